@@ -1,0 +1,41 @@
+// The subcommands of the rso binary and the options they share.
+//
+// src/cli/app.cpp wires these to the command line (CLI11); each command's
+// body lives in its own file under src/cli/ and sees only plain options.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "rso/core/config.hpp"
+#include "rso/dist/dist_context.hpp"
+
+namespace rso::cli {
+
+// Options every configurable command takes.
+struct ConfigOptions {
+  std::string config_path;             // --config FILE (or positional for pipeline)
+  std::vector<std::string> overrides;  // --set key=value, repeatable
+  std::string run_dir;                 // --run-dir DIR: shorthand for --set run.dir=DIR
+  bool print_config = false;           // --print-config: show the resolved config and exit
+};
+
+// Loads and validates the config on every rank (errors agreed, reported once).
+Config resolve_config(const DistContext& context, const ConfigOptions& options);
+
+// Rank 0 writes the resolved config to <run.dir>/config.yaml (atomically)
+// and logs its hash.
+void record_config(const DistContext& context, const Config& config);
+
+// Entry point: parses argv and runs the chosen command; returns the exit status.
+int run_cli(DistContext& context, int argc, char** argv);
+
+int run_env(DistContext& context, const ConfigOptions& options);
+int run_inspect(DistContext& context, const std::string& path);
+int run_pipeline(DistContext& context, const ConfigOptions& options);
+// A command this version does not have yet: validates its config, then
+// says so and fails with exit_code::unavailable (no fake output).
+int run_planned(DistContext& context, const std::string& command, const std::string& delivers,
+                const ConfigOptions& options);
+
+}  // namespace rso::cli

@@ -1,0 +1,169 @@
+// The typed configuration of a run: sections, fields, defaults, and loading
+// from YAML plus `--set a.b=value` overrides.
+//
+// Defaults follow the paper (Liu et al., ICLR 2024, §5) where it gives one.
+// Loading rejects unknown keys, wrong types and out-of-range values with a
+// ConfigError naming the key and where it came from (file:line or --set).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "rso/core/config_schema.hpp"
+
+namespace rso {
+
+struct RunConfig {
+  std::string dir = "runs/default";
+  std::uint64_t seed = 1234;
+
+  template <class V>
+  void visit(V& v) {
+    v.operational("dir", dir, "run directory: resolved config, data, checkpoints, reports");
+    v.param("seed", seed, "master seed; every random stream is keyed by (seed, stage, global index)");
+  }
+};
+
+enum class DeviceKind { automatic, cpu, cuda };
+constexpr EnumNames<DeviceKind, 3> kDeviceKindNames{
+    {{DeviceKind::automatic, "auto"}, {DeviceKind::cpu, "cpu"}, {DeviceKind::cuda, "cuda"}}};
+
+enum class CollectiveBackend { automatic, mpi, nccl };
+constexpr EnumNames<CollectiveBackend, 3> kCollectiveBackendNames{
+    {{CollectiveBackend::automatic, "auto"}, {CollectiveBackend::mpi, "mpi"}, {CollectiveBackend::nccl, "nccl"}}};
+
+struct DistConfig {
+  DeviceKind device = DeviceKind::automatic;
+  CollectiveBackend backend = CollectiveBackend::automatic;
+  std::int64_t threads = 0;
+
+  template <class V>
+  void visit(V& v) {
+    v.operational("device", device, kDeviceKindNames,
+                  "auto: one GPU per local rank when CUDA is available, else CPU");
+    v.operational("backend", backend, kCollectiveBackendNames,
+                  "tensor collectives; auto: NCCL when every rank has its own GPU, else MPI");
+    v.operational("threads", threads, "torch threads per rank; 0: the cores this rank may use",
+                  non_negative());
+  }
+};
+
+enum class LogLevel { trace, debug, info, warn, error };
+constexpr EnumNames<LogLevel, 5> kLogLevelNames{{{LogLevel::trace, "trace"},
+                                                 {LogLevel::debug, "debug"},
+                                                 {LogLevel::info, "info"},
+                                                 {LogLevel::warn, "warn"},
+                                                 {LogLevel::error, "error"}}};
+
+struct LogConfig {
+  LogLevel level = LogLevel::info;
+  double progress_seconds = 10.0;
+
+  template <class V>
+  void visit(V& v) {
+    v.operational("level", level, kLogLevelNames, "messages below this level are dropped");
+    v.operational("progress_seconds", progress_seconds, "seconds between progress lines",
+                  positive());
+  }
+};
+
+enum class PairStrategy { first_round, tournament };
+constexpr EnumNames<PairStrategy, 2> kPairStrategyNames{
+    {{PairStrategy::first_round, "first-round"}, {PairStrategy::tournament, "tournament"}}};
+
+enum class PairSource { direct, sft_sample_rank, rso_sample_rank };
+constexpr EnumNames<PairSource, 3> kPairSourceNames{{{PairSource::direct, "direct"},
+                                                     {PairSource::sft_sample_rank, "sft-sample-rank"},
+                                                     {PairSource::rso_sample_rank, "rso-sample-rank"}}};
+
+struct SampleConfig {
+  std::int64_t num_candidates = 64;
+  std::int64_t num_samples = 8;
+  double beta = 0.5;
+  double temperature = 0.7;
+  std::int64_t top_k = 40;
+  double top_p = 1.0;
+  std::int64_t max_new_tokens = 64;
+  PairStrategy pairs = PairStrategy::first_round;
+  PairSource source = PairSource::rso_sample_rank;
+
+  template <class V>
+  void visit(V& v) {
+    v.param("num_candidates", num_candidates, "n_c: SFT candidates drawn per prompt", at_least(1));
+    v.param("num_samples", num_samples, "n_d: candidates accepted per prompt by rejection sampling",
+            at_least(1));
+    v.param("beta", beta, "β of π*(y|x) ∝ π_sft(y|x)·exp(r(x,y)/β); small β: best-of-n", positive());
+    v.param("temperature", temperature, "sampling temperature of the SFT policy", positive());
+    v.param("top_k", top_k, "keep the k most likely tokens; 0 keeps all", non_negative());
+    v.param("top_p", top_p, "nucleus sampling mass; 1 keeps all", unit_open_closed());
+    v.param("max_new_tokens", max_new_tokens, "response length limit in tokens", at_least(1));
+    v.param("pairs", pairs, kPairStrategyNames,
+            "first-round: n_d/2 disjoint pairs; tournament: n_d-1 games, winners advance");
+    v.param("source", source, kPairSourceNames, "where preference pairs come from");
+  }
+};
+
+enum class LossKind { sigmoid_norm, hinge_norm, hinge, sigmoid };
+constexpr EnumNames<LossKind, 4> kLossKindNames{{{LossKind::sigmoid_norm, "sigmoid-norm"},
+                                                 {LossKind::hinge_norm, "hinge-norm"},
+                                                 {LossKind::hinge, "hinge"},
+                                                 {LossKind::sigmoid, "sigmoid"}}};
+
+struct TrainConfig {
+  LossKind loss = LossKind::sigmoid_norm;
+  double gamma = 0.05;
+  double sft_weight = 0.0;
+  double learning_rate = 1e-5;
+  std::int64_t micro_batch = 8;
+  std::int64_t grad_accumulation = 1;
+  std::int64_t steps = 1000;
+  std::int64_t checkpoint_every = 100;
+
+  template <class V>
+  void visit(V& v) {
+    v.param("loss", loss, kLossKindNames,
+            "sigmoid-norm (DPO), hinge-norm (RSO), hinge (SLiC), sigmoid");
+    v.param("gamma", gamma, "γ scaling the log-ratio margin inside the loss", positive());
+    v.param("sft_weight", sft_weight, "λ of the SLiC term -λ·log πθ(y_ref); 0 disables",
+            non_negative());
+    v.param("learning_rate", learning_rate, "peak learning rate", positive());
+    v.param("micro_batch", micro_batch, "pairs per rank per forward/backward", at_least(1));
+    v.param("grad_accumulation", grad_accumulation, "micro-batches per optimiser step",
+            at_least(1));
+    v.param("steps", steps, "optimiser steps", at_least(1));
+    v.operational("checkpoint_every", checkpoint_every, "steps between checkpoints; 0: only at the end",
+                  non_negative());
+  }
+};
+
+struct Config {
+  RunConfig run;
+  DistConfig dist;
+  LogConfig log;
+  SampleConfig sample;
+  TrainConfig train;
+
+  template <class V>
+  void visit(V& v) {
+    v.section("run", run, "where outputs go and how randomness is seeded");
+    v.section("dist", dist, "devices and collectives");
+    v.section("log", log, "logging and progress");
+    v.section("sample", sample, "candidate generation, rejection sampling, pairing");
+    v.section("train", train, "preference optimisation");
+  }
+};
+
+// Load `path` (empty: defaults only) and apply `overrides` ("a.b=value",
+// value parsed as YAML) in order. Throws ConfigError.
+Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
+
+// The fully resolved config as YAML; with `documented`, each field carries its
+// description as a comment.
+std::string to_yaml(const Config& config, bool documented = true);
+
+// 16 hex digits over every `param` field (not operational ones): two runs with
+// the same hash compute the same thing, whatever their paths or log levels.
+std::string config_hash(const Config& config);
+
+}  // namespace rso

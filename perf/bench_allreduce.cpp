@@ -1,0 +1,51 @@
+// Allreduce bandwidth of DistContext over message sizes.
+//
+//   mpirun -np 2 build/perf/bench_allreduce [--min-bytes N] [--max-bytes N] [--iters N]
+//
+// Prints one row per size: bytes, dtype, mean time, algorithm bandwidth
+// (bytes/time) and bus bandwidth (2(p-1)/p x algbw, as nccl-tests report).
+#include <ATen/ATen.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "rso/dist/dist_context.hpp"
+#include "rso/dist/guarded_run.hpp"
+
+int main(int argc, char** argv) {
+  rso::DistContext context(argc, argv);
+  return rso::run_guarded(context, [&] {
+    std::int64_t min_bytes = 1 << 10, max_bytes = 64 << 20;
+    int iterations = 20;
+    for (int i = 1; i + 1 < argc; i += 2) {
+      if (!std::strcmp(argv[i], "--min-bytes")) min_bytes = std::atoll(argv[i + 1]);
+      else if (!std::strcmp(argv[i], "--max-bytes")) max_bytes = std::atoll(argv[i + 1]);
+      else if (!std::strcmp(argv[i], "--iters")) iterations = std::atoi(argv[i + 1]);
+    }
+    rso::DistConfig config;
+    context.configure(config);
+    const int p = context.size();
+    if (context.is_root())
+      std::printf("| ranks | backend | device | bytes | dtype | mean ms | algbw GB/s | busbw GB/s |\n"
+                  "|---|---|---|---|---|---|---|---|\n");
+    for (std::int64_t bytes = min_bytes; bytes <= max_bytes; bytes *= 4) {
+      at::Tensor tensor = at::ones({bytes / 4}, at::TensorOptions().dtype(at::kFloat).device(context.device()));
+      context.allreduce_(tensor);  // warm-up
+      context.barrier();
+      const auto start = std::chrono::steady_clock::now();
+      for (int i = 0; i < iterations; ++i) context.allreduce_(tensor);
+      context.barrier();
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / iterations;
+      const double algbw = static_cast<double>(bytes) / seconds / 1e9;
+      if (context.is_root())
+        std::printf("| %d | %s | %s | %lld | float32 | %.3f | %.3f | %.3f |\n", p,
+                    rso::enum_name(context.backend(), rso::kCollectiveBackendNames),
+                    context.device_description().c_str(), static_cast<long long>(bytes), seconds * 1e3, algbw,
+                    algbw * 2.0 * (p - 1) / p);
+    }
+    return 0;
+  });
+}

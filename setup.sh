@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# rso set-up: install what is missing, build, then run the demo or the tests.
+#
+#   ./setup.sh demo   install, build, run the main job on the built-in default
+#   ./setup.sh test   install, build, run the whole test suite (what CI runs)
+#   ./setup.sh build  install and build only
+#
+# Environment: BUILD_DIR (default build), JOBS (default: all cores),
+# RSO_SKIP_INSTALL=1 to skip apt-get (packages installed by other means),
+# RSO_RANKS (demo ranks, default 2), CMAKE_ARGS (extra configure flags).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+cd "$here"
+action=${1:-}
+build_dir=${BUILD_DIR:-build}
+jobs=${JOBS:-$(nproc)}
+
+say() { printf '\n== %s\n' "$*"; }
+die() { printf 'setup.sh: %s\n' "$*" >&2; exit 2; }
+
+case "$action" in
+  demo | test | build) ;;
+  *) die "usage: ./setup.sh demo|test|build" ;;
+esac
+
+# Debian 12 and Ubuntu 24.04 name these packages alike.
+packages=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libtorch-dev libopenblas0-openmp
+  openmpi-bin libopenmpi-dev libboost-mpi-dev libboost-serialization-dev
+  libhdf5-dev hdf5-tools
+  libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  libsentencepiece-dev libpcre2-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+install_packages() {
+  if [ "${RSO_SKIP_INSTALL:-0}" = 1 ]; then return; fi
+  command -v dpkg-query >/dev/null || die "no dpkg: install the packages listed in README.md by hand and set RSO_SKIP_INSTALL=1"
+  local missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    say "all ${#packages[@]} packages present"
+    return
+  fi
+  say "installing ${#missing[@]} missing packages: ${missing[*]}"
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || die "not root and no sudo: install ${missing[*]} and rerun"
+    sudo=(sudo)
+  fi
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+build() {
+  say "configuring $build_dir"
+  # shellcheck disable=SC2086
+  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release ${CMAKE_ARGS:-}
+  say "building with $jobs jobs"
+  local start=$SECONDS
+  cmake --build "$build_dir" -j "$jobs"
+  say "built in $((SECONDS - start)) s"
+}
+
+# Open MPI refuses root unless told; CI and containers run as root.
+if [ "$(id -u)" -eq 0 ]; then
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+
+install_packages
+build
+
+case "$action" in
+  build) ;;
+  test)
+    say "running the test suite"
+    ctest --test-dir "$build_dir" --output-on-failure -j "$jobs"
+    ;;
+  demo)
+    ranks=${RSO_RANKS:-2}
+    mpi=(mpirun -np "$ranks" --oversubscribe)
+    say "rso env on $ranks ranks"
+    "${mpi[@]}" "$build_dir/src/rso" env
+    say "rso pipeline input/demo.yaml on $ranks ranks"
+    set +e
+    "${mpi[@]}" "$build_dir/src/rso" pipeline input/demo.yaml
+    status=$?
+    set -e
+    if [ "$status" -eq 69 ]; then
+      say "the demo ran every stage this version has; the stages named above are not built yet"
+    fi
+    exit "$status"
+    ;;
+esac

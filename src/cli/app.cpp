@@ -1,0 +1,94 @@
+// Command-line wiring: one subcommand per pipeline stage, common options.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "rso/cli/commands.hpp"
+#include "rso/core/error.hpp"
+
+namespace rso::cli {
+
+namespace {
+
+void add_config_options(CLI::App& command, ConfigOptions& options) {
+  command.add_option("--config,-c", options.config_path, "YAML config file (defaults apply to keys it omits)")
+      ->type_name("FILE");
+  command.add_option("--set", options.overrides, "override one config value; repeatable")
+      ->type_name("KEY=VALUE")
+      ->take_all()
+      ->allow_extra_args(false);
+  command.add_option("--run-dir", options.run_dir, "run directory (same as --set run.dir=DIR)")
+      ->type_name("DIR");
+  command.add_flag("--print-config", options.print_config, "print the resolved config with its documentation and exit");
+}
+
+struct Planned {
+  const char* name;
+  const char* summary;
+  const char* delivers;
+};
+
+// Commands whose stage is not part of this version yet.
+constexpr Planned kPlanned[] = {
+    {"tokenizer", "train or load a tokenizer (SentencePiece, GPT-2 byte-level BPE)",
+     "SentencePiece and GPT-2 BPE tokenizers"},
+    {"sft", "supervised fine-tuning of the policy on (prompt, response) text", "the SFT trainer"},
+    {"reward", "train the pointwise or pairwise (ranking) reward model", "reward-model training"},
+    {"generate", "sample candidates from a policy with a KV cache", "batched generation"},
+    {"sample", "generate, score, rejection-sample, pair and label: pairs.h5", "the sampling stage"},
+    {"select", "statistical rejection sampling over given candidates (JSONL)", "rejection sampling (Algorithm 1)"},
+    {"train", "preference optimisation (sigmoid-norm, hinge-norm, hinge, sigmoid)", "the preference trainer"},
+    {"eval", "win rates, reward and KL of a policy against the SFT policy", "evaluation"},
+    {"import-hf", "import a Hugging Face safetensors model", "safetensors import"},
+    {"export-hf", "export a model as Hugging Face safetensors", "safetensors export"},
+};
+
+}  // namespace
+
+int run_cli(DistContext& context, int argc, char** argv) {
+  CLI::App app{"rso: preference alignment by Statistical Rejection Sampling Optimization (RSO)", "rso"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("rso ") + version_info().rso);
+  app.footer("Run under mpirun/srun for several ranks. Exit codes: see README.md.");
+
+  int status = exit_code::ok;
+  ConfigOptions env_options, pipeline_options;
+  std::string inspect_path;
+
+  auto* pipeline = app.add_subcommand("pipeline", "run every stage into one run directory, skipping finished ones");
+  pipeline->add_option("config", pipeline_options.config_path, "YAML config file")->type_name("CONFIG");
+  add_config_options(*pipeline, pipeline_options);
+  pipeline->callback([&] { status = run_pipeline(context, pipeline_options); });
+
+  std::vector<ConfigOptions> planned_options(std::size(kPlanned));
+  for (std::size_t i = 0; i < std::size(kPlanned); ++i) {
+    const Planned& planned = kPlanned[i];
+    auto* command = app.add_subcommand(planned.name, std::string(planned.summary) + " [not built yet]");
+    add_config_options(*command, planned_options[i]);
+    command->callback([&, i] {
+      status = run_planned(context, kPlanned[i].name, kPlanned[i].delivers, planned_options[i]);
+    });
+  }
+
+  auto* inspect = app.add_subcommand("inspect", "summarise a file rso wrote (HDF5): format, groups, datasets");
+  inspect->add_option("file", inspect_path, "HDF5 file")->required()->type_name("FILE");
+  inspect->callback([&] { status = run_inspect(context, inspect_path); });
+
+  auto* env = app.add_subcommand("env", "ranks, hosts, devices, collective backend and library versions");
+  add_config_options(*env, env_options);
+  env->callback([&] { status = run_env(context, env_options); });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    // Every rank parsed the same argv and failed alike: one report.
+    if (context.is_root()) {
+      app.exit(error);
+    }
+    if (error.get_exit_code() == 0) return exit_code::ok;  // --help, --version
+    return exit_code::usage;
+  }
+  return status;
+}
+
+}  // namespace rso::cli

@@ -1,0 +1,31 @@
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "rso/cli/commands.hpp"
+#include "rso/core/log.hpp"
+#include "rso/io/atomic_file.hpp"
+
+namespace rso::cli {
+
+Config resolve_config(const DistContext& context, const ConfigOptions& options) {
+  std::vector<std::string> overrides = options.overrides;
+  if (!options.run_dir.empty()) overrides.push_back("run.dir=" + options.run_dir);
+  Config config = context.agree([&] { return load_config(options.config_path, overrides); });
+  set_log_level(config.log.level);
+  return config;
+}
+
+void record_config(const DistContext& context, const Config& config) {
+  context.agree([&] {
+    if (!context.is_root()) return;
+    const std::string hash = config_hash(config);
+    const std::filesystem::path target = std::filesystem::path(config.run.dir) / "config.yaml";
+    write_file_atomic(target, "# rso resolved config; hash " + hash + " (param fields only)\n" + to_yaml(config));
+    spdlog::info("config hash {} written to {}", hash, target.string());
+    spdlog::info("resolved config:\n{}", to_yaml(config, /*documented=*/false));
+  });
+}
+
+}  // namespace rso::cli

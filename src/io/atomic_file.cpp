@@ -1,0 +1,105 @@
+#include "rso/io/atomic_file.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "rso/core/error.hpp"
+
+namespace rso {
+
+namespace fs = std::filesystem;
+
+namespace {
+[[noreturn]] void throw_errno(const std::string& what, const fs::path& path, const char* file, int line) {
+  throw IoError(what + " '" + path.string() + "': " + std::strerror(errno), file, line);
+}
+#define RSO_THROW_ERRNO(what, path) throw_errno((what), (path), __FILE__, __LINE__)
+
+// Unique per process and per call, so concurrent writers (ranks sharing a
+// directory, threads) never share a temporary.
+fs::path temporary_beside(const fs::path& target) {
+  static std::atomic<unsigned> counter{0};
+  return target.string() + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+}
+}  // namespace
+
+void fsync_path(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) RSO_THROW_ERRNO("cannot open for fsync", path);
+  const int rc = ::fsync(fd);
+  const int saved = errno;
+  ::close(fd);
+  errno = saved;
+  // Some file systems cannot sync directories (EINVAL); the rename is still atomic.
+  if (rc != 0 && errno != EINVAL) RSO_THROW_ERRNO("fsync failed for", path);
+}
+
+AtomicPath::AtomicPath(fs::path target) : target_(std::move(target)), temp_(temporary_beside(target_)) {
+  const fs::path parent = target_.has_parent_path() ? target_.parent_path() : fs::path(".");
+  std::error_code ec;
+  fs::create_directories(parent, ec);
+  if (ec) throw IoError("cannot create directory '" + parent.string() + "': " + ec.message(), __FILE__, __LINE__);
+}
+
+AtomicPath::~AtomicPath() {
+  if (!committed_) {
+    std::error_code ignored;
+    fs::remove(temp_, ignored);
+  }
+}
+
+void AtomicPath::commit() {
+  RSO_CHECK(!committed_, "AtomicPath committed twice");
+  fsync_path(temp_);
+  if (::rename(temp_.c_str(), target_.c_str()) != 0) RSO_THROW_ERRNO("cannot rename temporary onto", target_);
+  committed_ = true;
+  fsync_path(target_.has_parent_path() ? target_.parent_path() : fs::path("."));
+}
+
+AtomicFileWriter::AtomicFileWriter(fs::path target) : path_(std::move(target)) {
+  fd_ = ::open(path_.temp_path().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) RSO_THROW_ERRNO("cannot create", path_.temp_path());
+}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void AtomicFileWriter::write(std::string_view bytes) {
+  RSO_CHECK(fd_ >= 0, "write after commit");
+  buffer_.append(bytes);
+  if (buffer_.size() >= (1u << 20)) flush_buffer();
+}
+
+void AtomicFileWriter::flush_buffer() {
+  std::size_t done = 0;
+  while (done < buffer_.size()) {
+    const ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      RSO_THROW_ERRNO("cannot write", path_.temp_path());
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  buffer_.clear();
+}
+
+void AtomicFileWriter::commit() {
+  flush_buffer();
+  if (::fsync(fd_) != 0) RSO_THROW_ERRNO("fsync failed for", path_.temp_path());
+  if (::close(fd_) != 0) RSO_THROW_ERRNO("cannot close", path_.temp_path());
+  fd_ = -1;
+  path_.commit();
+}
+
+void write_file_atomic(const fs::path& target, std::string_view content) {
+  AtomicFileWriter writer(target);
+  writer.write(content);
+  writer.commit();
+}
+
+}  // namespace rso

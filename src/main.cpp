@@ -1,0 +1,20 @@
+// rso: one SPMD binary; every rank runs main.
+#include <iostream>
+#include <memory>
+
+#include "rso/cli/commands.hpp"
+#include "rso/core/error.hpp"
+#include "rso/core/log.hpp"
+#include "rso/dist/guarded_run.hpp"
+
+int main(int argc, char** argv) {
+  std::unique_ptr<rso::DistContext> context;
+  try {
+    context = std::make_unique<rso::DistContext>(argc, argv);
+  } catch (const std::exception& error) {
+    std::cerr << "rso: cannot start MPI: " << error.what() << std::endl;
+    return rso::exit_code::comm;
+  }
+  rso::init_logging(context->rank(), context->size());
+  return rso::run_guarded(*context, [&] { return rso::cli::run_cli(*context, argc, argv); });
+}
