@@ -18,6 +18,11 @@ if(RSO_WITH_CUDA AND NOT RSO_TORCH_HAS_CUDA)
   message(FATAL_ERROR "RSO_WITH_CUDA=ON but the LibTorch found at ${Torch_DIR} was built without CUDA")
 endif()
 
+# The CUDA runtime API (device properties, UUIDs) is called directly.
+if(RSO_WITH_CUDA)
+  find_package(CUDAToolkit REQUIRED)
+endif()
+
 # --- NCCL -----------------------------------------------------------------
 set(RSO_NCCL_FOUND OFF)
 if(RSO_WITH_CUDA)

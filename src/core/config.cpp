@@ -52,13 +52,19 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
 }
 
 std::string format_double(double value) {
-  // Shortest text that reads back as the same double.
-  char text[32];
-  for (int precision = 1; precision <= 17; ++precision) {
-    std::snprintf(text, sizeof text, "%.*g", precision, value);
-    if (std::strtod(text, nullptr) == value) break;
-  }
-  std::string out = text;
+  // Shortest text that reads back as the same double, in positional
+  // notation where that stays short ("10.0", "0.0001"), else with an exponent.
+  char text[40];
+  auto shortest = [&](const char* format) {
+    for (int precision = 1; precision <= 17; ++precision) {
+      std::snprintf(text, sizeof text, format, precision, value);
+      if (std::strtod(text, nullptr) == value) return std::string(text);
+    }
+    return std::string(text);
+  };
+  std::string out = shortest("%.*g");
+  const double magnitude = std::fabs(value);
+  if (out.find('e') != std::string::npos && magnitude >= 1e-4 && magnitude < 1e15) out = shortest("%.*f");
   // Keep it a YAML float, not an int, so the type reads back unchanged.
   if (out.find_first_of(".eEn") == std::string::npos) out += ".0";
   return out;

@@ -43,8 +43,9 @@ DistContext::DistContext(int& argc, char**& argv) {
 }
 
 DistContext::~DistContext() {
-  nccl_.reset();  // NCCL before MPI_Finalize
-  local_ = boost::mpi::communicator(MPI_COMM_SELF, boost::mpi::comm_attach);
+  // Members go in reverse order of declaration: the NCCL communicator and
+  // the node-local communicator are freed before the environment finalises MPI.
+  nccl_.reset();
 }
 
 void DistContext::configure(const DistConfig& config) {
@@ -105,7 +106,8 @@ void DistContext::set_threads(const DistConfig& config) {
   } catch (const std::exception&) {
   }
   torch_threads_ = threads;
-  if (device_.is_cpu()) device_description_ = "cpu (" + std::to_string(threads) + " threads)";
+  if (device_.is_cpu())
+    device_description_ = "cpu (" + std::to_string(threads) + (threads == 1 ? " thread)" : " threads)");
 }
 
 void DistContext::choose_backend(const DistConfig& config) {
