@@ -84,10 +84,10 @@ case "$action" in
     ranks=${RSO_RANKS:-2}
     mpi=(mpirun -np "$ranks" --oversubscribe)
     say "rso env on $ranks ranks"
-    "${mpi[@]}" "$build_dir/src/rso" env
+    "${mpi[@]}" "$build_dir/rso" env
     say "rso pipeline input/demo.yaml on $ranks ranks"
     set +e
-    "${mpi[@]}" "$build_dir/src/rso" pipeline input/demo.yaml
+    "${mpi[@]}" "$build_dir/rso" pipeline input/demo.yaml
     status=$?
     set -e
     if [ "$status" -eq 69 ]; then

@@ -13,6 +13,8 @@ namespace rso {
 
 namespace {
 
+constexpr std::int64_t kMpiChunkBytes = 16 << 20;
+
 // MPI has no 16-bit floats; those are staged through float32, which also
 // keeps the sum from losing precision at every hop.
 bool needs_float32_staging(c10::ScalarType type) {
@@ -76,9 +78,14 @@ void DistContext::allreduce_mpi_(at::Tensor& tensor, ReduceOp op) const {
   const MPI_Datatype datatype = mpi_type(buffer.scalar_type());
   auto* bytes = static_cast<char*>(buffer.data_ptr());
   const std::int64_t element_size = static_cast<std::int64_t>(buffer.element_size());
-  // MPI counts are int: reduce huge tensors in chunks.
-  for (std::int64_t offset = 0; offset < buffer.numel(); offset += INT_MAX) {
-    const int count = static_cast<int>(std::min<std::int64_t>(INT_MAX, buffer.numel() - offset));
+  // Reduce in chunks of at most kMpiChunkBytes. MPI counts are int, and Open
+  // MPI allocates a temporary as large as the message on every call: past
+  // glibc's mmap threshold (32 MiB at most) each call then faults in fresh
+  // pages, which made one 64 MiB allreduce 12x slower per byte than 16 MiB
+  // ones on the 2-core VM (perf/RESULTS.md).
+  const std::int64_t chunk = std::max<std::int64_t>(1, kMpiChunkBytes / element_size);
+  for (std::int64_t offset = 0; offset < buffer.numel(); offset += chunk) {
+    const int count = static_cast<int>(std::min<std::int64_t>(chunk, buffer.numel() - offset));
     RSO_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, bytes + offset * element_size, count, datatype, mpi_op(op),
                                 static_cast<MPI_Comm>(world_)));
   }

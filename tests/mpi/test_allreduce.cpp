@@ -75,6 +75,19 @@ INSTANTIATE_TEST_SUITE_P(
                                          at::kChar, at::kByte),
                        ::testing::Values<std::int64_t>(1, 7, 4099, 1 << 20)));
 
+// Larger than one 16 MiB MPI chunk, and not a multiple of it: every element
+// must be reduced exactly once. Integer-valued floats keep the sums exact.
+TEST(Allreduce, TensorsSpanningSeveralChunksAreReducedWhole) {
+  const std::int64_t n = (5 << 20) + 7;  // 20 MiB of float32
+  const int s = dist().size();
+  const at::Tensor pattern = at::remainder(at::arange(n, at::kFloat), 1000.0);
+  for (auto type : {at::kFloat, at::kDouble}) {
+    at::Tensor tensor = (pattern * (dist().rank() + 1)).to(type);
+    dist().allreduce_(tensor, ReduceOp::sum);
+    EXPECT_TRUE(at::equal(tensor, (pattern * (s * (s + 1) / 2)).to(type))) << c10::toString(type);
+  }
+}
+
 TEST(Allreduce, NonContiguousTensorsAreReducedInPlace) {
   const at::Tensor full = at::arange(12, at::kFloat).reshape({3, 4}) * (dist().rank() + 1);
   at::Tensor view = full.t();
