@@ -91,9 +91,18 @@ bool within(double value, const Bound& bound) {
   return true;
 }
 
+// Visitors that treat operational fields like params (reader, writer).
+template <class Visitor>
+struct OperationalAsParam {
+  template <class... Args>
+  void operational(Args&&... args) {
+    static_cast<Visitor*>(this)->param(std::forward<Args>(args)...);
+  }
+};
+
 // ---------------------------------------------------------------------------
 // Reader: YAML node -> struct fields, rejecting unknown keys.
-class YamlReader {
+class YamlReader : public OperationalAsParam<YamlReader> {
  public:
   YamlReader(const YAML::Node& node, std::string prefix, const Provenance& provenance)
       : node_(node), prefix_(std::move(prefix)), provenance_(provenance) {}
@@ -116,14 +125,6 @@ class YamlReader {
   template <class E, std::size_t N>
   void param(const char* key, E& value, const EnumNames<E, N>& names, const char* /*doc*/) {
     read_enum(key, value, names);
-  }
-  template <class T>
-  void operational(const char* key, T& value, const char* doc, Bound bound = unbounded()) {
-    param(key, value, doc, bound);
-  }
-  template <class E, std::size_t N>
-  void operational(const char* key, E& value, const EnumNames<E, N>& names, const char* doc) {
-    param(key, value, names, doc);
   }
 
   void reject_unknown_keys() const {
@@ -254,7 +255,7 @@ std::string yaml_scalar(const std::string& text) {
   return emitter.c_str();
 }
 
-class YamlWriter {
+class YamlWriter : public OperationalAsParam<YamlWriter> {
  public:
   explicit YamlWriter(bool documented) : documented_(documented) {}
 
@@ -272,14 +273,6 @@ class YamlWriter {
   template <class E, std::size_t N>
   void param(const char* key, E& value, const EnumNames<E, N>& names, const char* doc) {
     line(key, enum_name(value, names), doc);
-  }
-  template <class T>
-  void operational(const char* key, T& value, const char* doc, Bound b = unbounded()) {
-    param(key, value, doc, b);
-  }
-  template <class E, std::size_t N>
-  void operational(const char* key, E& value, const EnumNames<E, N>& names, const char* doc) {
-    param(key, value, names, doc);
   }
 
   std::string str() const { return out_.str(); }

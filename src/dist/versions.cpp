@@ -27,9 +27,11 @@ std::string first_line(std::string text) {
   return text;
 }
 
+#ifdef RSO_WITH_CUDA
 std::string dotted_cuda(int code) {
   return std::to_string(code / 1000) + "." + std::to_string(code % 1000 / 10);
 }
+#endif
 }  // namespace
 
 VersionInfo version_info() {

@@ -48,26 +48,22 @@ T checked(T value, const std::string& what, const char* file, int line) {
 }
 #define RSO_H5(call, what) checked((call), (what), __FILE__, __LINE__)
 
-Handle bfloat16_type() {
+// A 16-bit IEEE-style float: sign at bit 15, exponent bits [mantissa_bits,
+// 15), mantissa bits [0, mantissa_bits), with the given exponent bias.
+Handle float16_layout(std::size_t exponent_bits, std::size_t mantissa_bits, std::size_t bias, const char* name) {
   Handle type(H5Tcopy(H5T_IEEE_F32LE));
-  // bfloat16 is the upper half of a float32: sign 15, exponent 7..14, mantissa 0..6.
-  RSO_H5(H5Tset_fields(type.get(), 15, 7, 8, 0, 7), "bfloat16 type");
-  RSO_H5(H5Tset_offset(type.get(), 0), "bfloat16 type");
-  RSO_H5(H5Tset_precision(type.get(), 16), "bfloat16 type");
-  RSO_H5(H5Tset_size(type.get(), 2), "bfloat16 type");
-  RSO_H5(H5Tset_ebias(type.get(), 127), "bfloat16 type");
+  RSO_H5(H5Tset_fields(type.get(), 15, mantissa_bits, exponent_bits, 0, mantissa_bits), name);
+  RSO_H5(H5Tset_offset(type.get(), 0), name);
+  RSO_H5(H5Tset_precision(type.get(), 16), name);
+  RSO_H5(H5Tset_size(type.get(), 2), name);
+  RSO_H5(H5Tset_ebias(type.get(), bias), name);
   return type;
 }
 
-Handle float16_type() {
-  Handle type(H5Tcopy(H5T_IEEE_F32LE));
-  RSO_H5(H5Tset_fields(type.get(), 15, 10, 5, 0, 10), "float16 type");
-  RSO_H5(H5Tset_offset(type.get(), 0), "float16 type");
-  RSO_H5(H5Tset_precision(type.get(), 16), "float16 type");
-  RSO_H5(H5Tset_size(type.get(), 2), "float16 type");
-  RSO_H5(H5Tset_ebias(type.get(), 15), "float16 type");
-  return type;
-}
+// bfloat16 is the upper half of a float32: 8 exponent bits, 7 mantissa bits.
+Handle bfloat16_type() { return float16_layout(8, 7, 127, "bfloat16 type"); }
+// IEEE binary16: 5 exponent bits, 10 mantissa bits.
+Handle float16_type() { return float16_layout(5, 10, 15, "float16 type"); }
 
 Handle utf8_string_type() {
   Handle type(H5Tcopy(H5T_C_S1));
@@ -161,6 +157,13 @@ std::vector<std::string> read_string_values(hid_t object, bool is_attribute, con
     }
   }
   return values;
+}
+
+// Link creation that makes missing parent groups ("a/b/c" in one call).
+Handle intermediate_groups() {
+  Handle links(H5Pcreate(H5P_LINK_CREATE));
+  H5Pset_create_intermediate_group(links.get(), 1);
+  return links;
 }
 
 // Closing a file closes everything still open in it, so that close() really
@@ -294,6 +297,9 @@ at::Tensor Dataset::read_tensor() const {
   if (tensor.numel() == 0) return tensor;
   Handle memory_type = stored_type(stored.scalar);
   RSO_H5(H5Dread(id(), memory_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, tensor.data_ptr()), "reading " + where_);
+  // Bool tensors are stored as uint8 and marked, HDF5 having no bool type.
+  if (stored.scalar == c10::ScalarType::Byte && has_attribute("dtype") && string_attribute("dtype") == "bool")
+    return tensor.ne(0);
   return tensor;
 }
 
@@ -317,11 +323,18 @@ bool Group::has(const std::string& name) const {
 
 Group Group::create_group(const std::string& name) {
   const std::string path = child_where(where_, name);
-  Handle link_properties(H5Pcreate(H5P_LINK_CREATE));
-  H5Pset_create_intermediate_group(link_properties.get(), 1);
-  return Group(Handle(RSO_H5(H5Gcreate2(id(), name.c_str(), link_properties.get(), H5P_DEFAULT, H5P_DEFAULT),
+  Handle links = intermediate_groups();
+  return Group(Handle(RSO_H5(H5Gcreate2(id(), name.c_str(), links.get(), H5P_DEFAULT, H5P_DEFAULT),
                              "creating group " + path)),
                path);
+}
+
+Dataset Group::create_dataset(const std::string& name, hid_t type, hid_t space) {
+  const std::string path = child_where(where_, name);
+  Handle links = intermediate_groups();
+  return Dataset(Handle(RSO_H5(H5Dcreate2(id(), name.c_str(), type, space, links.get(), H5P_DEFAULT, H5P_DEFAULT),
+                               "creating dataset " + path)),
+                 path);
 }
 
 Group Group::open_group(const std::string& name) const {
@@ -345,12 +358,7 @@ Dataset Group::write_tensor(const std::string& name, const at::Tensor& tensor) {
   Handle space(RSO_H5(dims.empty() ? H5Screate(H5S_SCALAR)
                                    : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
                       "space for " + path));
-  Handle link_properties(H5Pcreate(H5P_LINK_CREATE));
-  H5Pset_create_intermediate_group(link_properties.get(), 1);
-  Dataset dataset(Handle(RSO_H5(H5Dcreate2(id(), name.c_str(), type.get(), space.get(), link_properties.get(),
-                                           H5P_DEFAULT, H5P_DEFAULT),
-                                "creating dataset " + path)),
-                  path);
+  Dataset dataset = create_dataset(name, type.get(), space.get());
   if (host.numel() > 0)
     RSO_H5(H5Dwrite(dataset.id(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, host.data_ptr()), "writing " + path);
   if (host.scalar_type() == c10::ScalarType::Bool) dataset.set_attribute("dtype", "bool");
@@ -362,12 +370,7 @@ Dataset Group::write_strings(const std::string& name, const std::vector<std::str
   Handle type = utf8_string_type();
   const hsize_t count = values.size();
   Handle space(RSO_H5(H5Screate_simple(1, &count, nullptr), "space for " + path));
-  Handle link_properties(H5Pcreate(H5P_LINK_CREATE));
-  H5Pset_create_intermediate_group(link_properties.get(), 1);
-  Dataset dataset(Handle(RSO_H5(H5Dcreate2(id(), name.c_str(), type.get(), space.get(), link_properties.get(),
-                                           H5P_DEFAULT, H5P_DEFAULT),
-                                "creating dataset " + path)),
-                  path);
+  Dataset dataset = create_dataset(name, type.get(), space.get());
   std::vector<const char*> pointers;
   pointers.reserve(values.size());
   for (const auto& value : values) pointers.push_back(value.c_str());

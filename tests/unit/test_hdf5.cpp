@@ -62,6 +62,19 @@ TEST(Hdf5, TensorsRoundTripBitwiseInEveryStoredDtype) {
   EXPECT_EQ(file.open_dataset("tensors/int64/s10").shape(), (std::vector<std::int64_t>{}));
 }
 
+TEST(Hdf5, BoolTensorsRoundTrip) {
+  TempDir dir;
+  const std::string path = (dir / "b.h5").string();
+  const at::Tensor mask = at::arange(10, at::kLong).remainder(3).eq(0);
+  {
+    h5::File file = h5::File::create(path, "rso.test", 1);
+    file.write_tensor("mask", mask);
+  }
+  const at::Tensor read = h5::File::open(path).read_tensor("mask");
+  EXPECT_EQ(read.scalar_type(), at::kBool);
+  EXPECT_TRUE(at::equal(read, mask));
+}
+
 TEST(Hdf5, NonContiguousTensorsAreStoredAsTheyLook) {
   TempDir dir;
   const std::string path = (dir / "t.h5").string();

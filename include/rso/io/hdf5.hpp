@@ -92,7 +92,8 @@ class Group : public Object {
   Group create_group(const std::string& name);
   Group open_group(const std::string& name) const;
   Dataset open_dataset(const std::string& name) const;
-  // Writes a tensor (any device; copied to host) with its own dtype and shape.
+  // Writes a tensor (any device; copied to host) with its own dtype and shape;
+  // bool tensors as uint8 marked with a `dtype = "bool"` attribute.
   Dataset write_tensor(const std::string& name, const at::Tensor& tensor);
   Dataset write_strings(const std::string& name, const std::vector<std::string>& values);
   at::Tensor read_tensor(const std::string& name) const;
@@ -100,6 +101,9 @@ class Group : public Object {
   // Names of the direct children, in HDF5's (alphabetical) order.
   std::vector<std::string> children() const;
   bool is_group(const std::string& name) const;
+
+ private:
+  Dataset create_dataset(const std::string& name, hid_t type, hid_t space);
 
  protected:
   friend class File;
