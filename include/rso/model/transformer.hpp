@@ -1,0 +1,138 @@
+// A decoder-only transformer of the Llama family, in the LibTorch frontend's
+// idiom (Options / Impl / TORCH_MODULE).
+//
+// RMSNorm, rotary position embeddings in the Hugging Face convention
+// (rotate_half over the two halves of each head), SwiGLU MLP, grouped-query
+// attention, optional tied input/output embeddings. Parameter names equal
+// Hugging Face's LlamaForCausalLM ("model.layers.0.self_attn.q_proj.weight",
+// "lm_head.weight"), so checkpoints map one to one.
+//
+// Batches may be left-padded: `attention_mask` marks real tokens (1) and
+// padding (0); positions count real tokens only, so a prompt's logits do not
+// depend on how much padding its batch needed.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+
+namespace rso::model {
+
+struct TransformerOptions {
+  std::int64_t head_dim() const { return hidden_size_ / num_heads_; }
+  // Throws ConfigError naming the first inconsistent size.
+  void validate() const;
+
+  TORCH_ARG(std::int64_t, vocab_size) = 32000;
+  TORCH_ARG(std::int64_t, hidden_size) = 768;
+  TORCH_ARG(std::int64_t, num_layers) = 12;
+  TORCH_ARG(std::int64_t, num_heads) = 12;
+  // Key/value heads; fewer than num_heads is grouped-query attention.
+  TORCH_ARG(std::int64_t, num_kv_heads) = 12;
+  TORCH_ARG(std::int64_t, intermediate_size) = 2048;
+  TORCH_ARG(std::int64_t, max_positions) = 2048;
+  TORCH_ARG(double, rope_theta) = 10000.0;
+  TORCH_ARG(double, rms_norm_eps) = 1e-5;
+  TORCH_ARG(bool, tie_embeddings) = false;
+  // Standard deviation of the normal initialisation (Hugging Face's
+  // initializer_range).
+  TORCH_ARG(double, init_std) = 0.02;
+};
+
+// x · rsqrt(mean(x²) + ε) · weight, computed in float32 (or wider) and
+// returned in the input's dtype, as Hugging Face does.
+class RMSNormImpl : public torch::nn::Module {
+ public:
+  RMSNormImpl(std::int64_t size, double eps);
+  at::Tensor forward(const at::Tensor& x);
+  at::Tensor weight;
+
+ private:
+  double eps_;
+};
+TORCH_MODULE(RMSNorm);
+
+// cos/sin tables of rotary embeddings for given positions.
+struct RotaryTables {
+  at::Tensor cos;  // [B, T, head_dim]
+  at::Tensor sin;
+};
+RotaryTables rotary_tables(const at::Tensor& positions, std::int64_t head_dim, double theta,
+                           c10::ScalarType dtype);
+// q·cos + rotate_half(q)·sin for x of shape [B, heads, T, head_dim].
+at::Tensor apply_rotary(const at::Tensor& x, const RotaryTables& tables);
+
+class AttentionImpl : public torch::nn::Module {
+ public:
+  explicit AttentionImpl(const TransformerOptions& options);
+  // x [B, T, hidden]; allowed [B, 1, T, T] bool: query i may attend key j.
+  at::Tensor forward(const at::Tensor& x, const RotaryTables& rotary, const at::Tensor& allowed);
+
+  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+
+ private:
+  std::int64_t heads_, kv_heads_, head_dim_;
+};
+TORCH_MODULE(Attention);
+
+class MlpImpl : public torch::nn::Module {
+ public:
+  explicit MlpImpl(const TransformerOptions& options);
+  at::Tensor forward(const at::Tensor& x);
+  torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+};
+TORCH_MODULE(Mlp);
+
+class DecoderLayerImpl : public torch::nn::Module {
+ public:
+  explicit DecoderLayerImpl(const TransformerOptions& options);
+  at::Tensor forward(const at::Tensor& x, const RotaryTables& rotary, const at::Tensor& allowed);
+  RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
+  Attention self_attn{nullptr};
+  Mlp mlp{nullptr};
+};
+TORCH_MODULE(DecoderLayer);
+
+// The stack without the output head ("model." in Hugging Face names).
+class BackboneImpl : public torch::nn::Module {
+ public:
+  explicit BackboneImpl(const TransformerOptions& options);
+  // Final hidden states [B, T, hidden].
+  at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask);
+  torch::nn::Embedding embed_tokens{nullptr};
+  torch::nn::ModuleList layers{nullptr};
+  RMSNorm norm{nullptr};
+
+ private:
+  TransformerOptions options_;
+};
+TORCH_MODULE(Backbone);
+
+class TransformerImpl : public torch::nn::Module {
+ public:
+  explicit TransformerImpl(TransformerOptions options);
+  void reset();
+  // Logits [B, T, vocab] for token ids [B, T] (int64). `attention_mask`
+  // [B, T] marks real tokens; undefined means no padding.
+  at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask = {});
+  const TransformerOptions& options() const { return options_; }
+
+  Backbone model{nullptr};
+  torch::nn::Linear lm_head{nullptr};
+
+ private:
+  TransformerOptions options_;
+};
+TORCH_MODULE(Transformer);
+
+// Which keys each query may see: causal, never padding, and always itself
+// (so that padding rows stay finite). mask [B, T] -> bool [B, 1, T, T].
+at::Tensor attention_allowed(const at::Tensor& attention_mask);
+
+// Positions of a left- (or right-) padded batch: the running count of real
+// tokens minus one, 0 on padding. mask [B, T] -> int64 [B, T].
+at::Tensor positions_from_mask(const at::Tensor& attention_mask);
+
+}  // namespace rso::model

@@ -1,0 +1,205 @@
+#include "rso/model/transformer.hpp"
+
+#include <ATen/ATen.h>
+#include <c10/util/BFloat16.h>
+#include <c10/util/Half.h>
+#include <torch/version.h>
+
+#include <cmath>
+#include <limits>
+
+#include "rso/core/error.hpp"
+
+namespace rso::model {
+
+namespace {
+
+// The most negative finite value of a dtype: masked scores get it rather
+// than -inf, so that softmax never sees a row without a finite entry.
+double lowest_finite(c10::ScalarType type) {
+  switch (type) {
+    case c10::ScalarType::Double: return std::numeric_limits<double>::lowest();
+    case c10::ScalarType::BFloat16: return static_cast<float>(std::numeric_limits<c10::BFloat16>::lowest());
+    case c10::ScalarType::Half: return static_cast<float>(std::numeric_limits<c10::Half>::lowest());
+    default: return std::numeric_limits<float>::lowest();
+  }
+}
+
+// Norms and rotary tables are computed in at least float32.
+c10::ScalarType compute_type(c10::ScalarType type) {
+  return type == c10::ScalarType::Double ? c10::ScalarType::Double : c10::ScalarType::Float;
+}
+
+torch::nn::Linear linear(std::int64_t in, std::int64_t out) {
+  return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false));
+}
+
+at::Tensor rotate_half(const at::Tensor& x) {
+  const auto half = x.size(-1) / 2;
+  return at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+}
+
+}  // namespace
+
+void TransformerOptions::validate() const {
+  auto require = [](bool ok, const std::string& what) {
+    if (!ok) RSO_THROW(ConfigError, "model: " + what);
+  };
+  require(vocab_size_ > 0, "vocab_size must be > 0");
+  require(hidden_size_ > 0 && num_layers_ > 0 && num_heads_ > 0 && num_kv_heads_ > 0,
+          "hidden_size, num_layers, num_heads and num_kv_heads must be > 0");
+  require(hidden_size_ % num_heads_ == 0, "hidden_size " + std::to_string(hidden_size_) +
+                                              " is not a multiple of num_heads " + std::to_string(num_heads_));
+  require(head_dim() % 2 == 0, "head_dim " + std::to_string(head_dim()) + " must be even for rotary embeddings");
+  require(num_heads_ % num_kv_heads_ == 0, "num_heads " + std::to_string(num_heads_) +
+                                               " is not a multiple of num_kv_heads " + std::to_string(num_kv_heads_));
+  require(intermediate_size_ > 0 && max_positions_ > 0, "intermediate_size and max_positions must be > 0");
+  require(rope_theta_ > 0 && rms_norm_eps_ > 0 && init_std_ > 0, "rope_theta, rms_norm_eps and init_std must be > 0");
+}
+
+// --- RMSNorm ----------------------------------------------------------------
+RMSNormImpl::RMSNormImpl(std::int64_t size, double eps) : eps_(eps) {
+  weight = register_parameter("weight", at::ones({size}));
+}
+
+at::Tensor RMSNormImpl::forward(const at::Tensor& x) {
+  const at::Tensor wide = x.to(compute_type(x.scalar_type()));
+  const at::Tensor normed = wide * at::rsqrt(wide.pow(2).mean(-1, /*keepdim=*/true) + eps_);
+  return weight * normed.to(x.scalar_type());
+}
+
+// --- Rotary embeddings --------------------------------------------------------
+RotaryTables rotary_tables(const at::Tensor& positions, std::int64_t head_dim, double theta,
+                           c10::ScalarType dtype) {
+  const auto wide = compute_type(dtype);
+  const auto options = at::TensorOptions().dtype(wide).device(positions.device());
+  // inv_freq_i = theta^(-2i/d), i < d/2 (Hugging Face's default rope).
+  const at::Tensor inv_freq =
+      1.0 / at::pow(theta, at::arange(0, head_dim, 2, options.dtype(at::kLong)).to(wide) / head_dim);
+  const at::Tensor angles = positions.to(wide).unsqueeze(-1) * inv_freq;  // [B, T, d/2]
+  const at::Tensor both = at::cat({angles, angles}, -1);                  // [B, T, d]
+  return {both.cos().to(dtype), both.sin().to(dtype)};
+}
+
+at::Tensor apply_rotary(const at::Tensor& x, const RotaryTables& tables) {
+  const at::Tensor cos = tables.cos.unsqueeze(1);  // broadcast over heads
+  const at::Tensor sin = tables.sin.unsqueeze(1);
+  return x * cos + rotate_half(x) * sin;
+}
+
+// --- Attention ------------------------------------------------------------------
+AttentionImpl::AttentionImpl(const TransformerOptions& o)
+    : heads_(o.num_heads()), kv_heads_(o.num_kv_heads()), head_dim_(o.head_dim()) {
+  q_proj = register_module("q_proj", linear(o.hidden_size(), heads_ * head_dim_));
+  k_proj = register_module("k_proj", linear(o.hidden_size(), kv_heads_ * head_dim_));
+  v_proj = register_module("v_proj", linear(o.hidden_size(), kv_heads_ * head_dim_));
+  o_proj = register_module("o_proj", linear(heads_ * head_dim_, o.hidden_size()));
+}
+
+at::Tensor AttentionImpl::forward(const at::Tensor& x, const RotaryTables& rotary, const at::Tensor& allowed) {
+  const auto batch = x.size(0), length = x.size(1);
+  auto split_heads = [&](const at::Tensor& t, std::int64_t heads) {
+    return t.view({batch, length, heads, head_dim_}).transpose(1, 2);  // [B, H, T, d]
+  };
+  at::Tensor q = apply_rotary(split_heads(q_proj(x), heads_), rotary);
+  at::Tensor k = apply_rotary(split_heads(k_proj(x), kv_heads_), rotary);
+  at::Tensor v = split_heads(v_proj(x), kv_heads_);
+  if (kv_heads_ != heads_) {  // grouped-query: query head h reads kv head h / (H / H_kv)
+    k = k.repeat_interleave(heads_ / kv_heads_, 1);
+    v = v.repeat_interleave(heads_ / kv_heads_, 1);
+  }
+#if TORCH_VERSION_MAJOR >= 2
+  const at::Tensor attended = at::scaled_dot_product_attention(q, k, v, allowed);
+#else
+  // LibTorch 1.x has no fused attention: the same computation, softmax in
+  // float32 (or wider) as Hugging Face's eager path does.
+  at::Tensor scores = at::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(head_dim_));
+  scores = scores.masked_fill(allowed.logical_not(), lowest_finite(scores.scalar_type()));
+  const at::Tensor probabilities = at::softmax(scores, -1, compute_type(q.scalar_type())).to(q.scalar_type());
+  const at::Tensor attended = at::matmul(probabilities, v);
+#endif
+  return o_proj(attended.transpose(1, 2).reshape({batch, length, heads_ * head_dim_}));
+}
+
+// --- MLP ------------------------------------------------------------------------
+MlpImpl::MlpImpl(const TransformerOptions& o) {
+  gate_proj = register_module("gate_proj", linear(o.hidden_size(), o.intermediate_size()));
+  up_proj = register_module("up_proj", linear(o.hidden_size(), o.intermediate_size()));
+  down_proj = register_module("down_proj", linear(o.intermediate_size(), o.hidden_size()));
+}
+
+at::Tensor MlpImpl::forward(const at::Tensor& x) { return down_proj(at::silu(gate_proj(x)) * up_proj(x)); }
+
+// --- Decoder layer ----------------------------------------------------------------
+DecoderLayerImpl::DecoderLayerImpl(const TransformerOptions& o) {
+  self_attn = register_module("self_attn", Attention(o));
+  mlp = register_module("mlp", Mlp(o));
+  input_layernorm = register_module("input_layernorm", RMSNorm(o.hidden_size(), o.rms_norm_eps()));
+  post_attention_layernorm =
+      register_module("post_attention_layernorm", RMSNorm(o.hidden_size(), o.rms_norm_eps()));
+}
+
+at::Tensor DecoderLayerImpl::forward(const at::Tensor& x, const RotaryTables& rotary, const at::Tensor& allowed) {
+  const at::Tensor h = x + self_attn(input_layernorm(x), rotary, allowed);
+  return h + mlp(post_attention_layernorm(h));
+}
+
+// --- Backbone and head -----------------------------------------------------------
+at::Tensor positions_from_mask(const at::Tensor& attention_mask) {
+  return (attention_mask.to(at::kLong).cumsum(1) - 1).clamp_min(0);
+}
+
+at::Tensor attention_allowed(const at::Tensor& attention_mask) {
+  const auto length = attention_mask.size(1);
+  const auto options = at::TensorOptions().dtype(at::kBool).device(attention_mask.device());
+  const at::Tensor causal = at::ones({length, length}, options).tril();
+  const at::Tensor real_keys = attention_mask.to(at::kBool).unsqueeze(1).unsqueeze(1);  // [B, 1, 1, T]
+  const at::Tensor self = at::eye(length, options);
+  return (causal & real_keys) | self;  // [B, 1, T, T]
+}
+
+BackboneImpl::BackboneImpl(const TransformerOptions& o) : options_(o) {
+  embed_tokens = register_module("embed_tokens", torch::nn::Embedding(o.vocab_size(), o.hidden_size()));
+  layers = register_module("layers", torch::nn::ModuleList());
+  for (std::int64_t i = 0; i < o.num_layers(); ++i) layers->push_back(DecoderLayer(o));
+  norm = register_module("norm", RMSNorm(o.hidden_size(), o.rms_norm_eps()));
+}
+
+at::Tensor BackboneImpl::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask) {
+  RSO_CHECK(input_ids.dim() == 2, "input_ids must be [batch, length]");
+  const at::Tensor mask = attention_mask.defined() ? attention_mask : at::ones_like(input_ids);
+  const at::Tensor positions = positions_from_mask(mask);
+  if (input_ids.size(1) > options_.max_positions())
+    RSO_THROW(DataError, "sequence of " + std::to_string(input_ids.size(1)) + " tokens exceeds max_positions " +
+                             std::to_string(options_.max_positions()));
+  at::Tensor h = embed_tokens(input_ids);
+  const RotaryTables rotary = rotary_tables(positions, options_.head_dim(), options_.rope_theta(), h.scalar_type());
+  const at::Tensor allowed = attention_allowed(mask);
+  for (const auto& layer : *layers) h = layer->as<DecoderLayer>()->forward(h, rotary, allowed);
+  return norm(h);
+}
+
+TransformerImpl::TransformerImpl(TransformerOptions options) : options_(std::move(options)) {
+  options_.validate();
+  reset();
+}
+
+void TransformerImpl::reset() {
+  model = register_module("model", Backbone(options_));
+  if (!options_.tie_embeddings())
+    lm_head = register_module("lm_head", linear(options_.hidden_size(), options_.vocab_size()));
+  // Hugging Face's Llama initialisation: N(0, init_std) for every matrix,
+  // norms at one (set by RMSNorm).
+  at::NoGradGuard no_grad;
+  for (auto& parameter : named_parameters(/*recurse=*/true)) {
+    if (parameter.key().find("norm") == std::string::npos) parameter.value().normal_(0.0, options_.init_std());
+  }
+}
+
+at::Tensor TransformerImpl::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask) {
+  const at::Tensor hidden = model->forward(input_ids, attention_mask);
+  // Tied models read out through the input embedding matrix.
+  return options_.tie_embeddings() ? at::linear(hidden, model->embed_tokens->weight) : lm_head(hidden);
+}
+
+}  // namespace rso::model

@@ -1,0 +1,213 @@
+// The Llama-style transformer against an independent float64 reference,
+// finite differences, and the padding and naming contracts.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "rso/model/logprob.hpp"
+#include "rso/model/transformer.hpp"
+#include "test_helpers.hpp"
+
+namespace rso::model {
+namespace {
+
+TransformerOptions tiny(bool tied = false, std::int64_t kv_heads = 2) {
+  return TransformerOptions()
+      .vocab_size(23)
+      .hidden_size(16)
+      .num_layers(2)
+      .num_heads(4)
+      .num_kv_heads(kv_heads)
+      .intermediate_size(24)
+      .max_positions(64)
+      .rope_theta(500.0)
+      .tie_embeddings(tied)
+      .init_std(0.3);  // large enough that attention is far from uniform
+}
+
+Transformer make_model(const TransformerOptions& options, c10::ScalarType dtype, std::uint64_t seed = 7) {
+  at::manual_seed(seed);
+  Transformer model(options);
+  model->to(dtype);
+  return model;
+}
+
+at::Tensor parameter(Transformer& model, const std::string& name) {
+  auto* found = model->named_parameters().find(name);
+  EXPECT_NE(found, nullptr) << name;
+  return *found;
+}
+
+// A direct transcription of the Llama equations, one position and one head
+// at a time, sharing nothing with the module code but the parameters.
+at::Tensor reference_logits(Transformer& model, const std::vector<std::int64_t>& tokens) {
+  const TransformerOptions& o = model->options();
+  const auto T = static_cast<std::int64_t>(tokens.size());
+  const std::int64_t d = o.head_dim(), H = o.num_heads(), Hkv = o.num_kv_heads();
+  auto rms = [&](const at::Tensor& x, const at::Tensor& w) {
+    return w * x / at::sqrt(x.pow(2).mean() + o.rms_norm_eps());
+  };
+  auto rope = [&](at::Tensor v, std::int64_t position) {  // v [d]
+    at::Tensor out = v.clone();
+    for (std::int64_t i = 0; i < d / 2; ++i) {
+      const double angle = position * std::pow(o.rope_theta(), -2.0 * i / d);
+      const at::Tensor a = v[i], b = v[i + d / 2];
+      out[i] = a * std::cos(angle) - b * std::sin(angle);
+      out[i + d / 2] = b * std::cos(angle) + a * std::sin(angle);
+    }
+    return out;
+  };
+  const at::Tensor embed = parameter(model, "model.embed_tokens.weight");
+  std::vector<at::Tensor> h;
+  for (auto token : tokens) h.push_back(embed[token].clone());
+  for (std::int64_t l = 0; l < o.num_layers(); ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    const at::Tensor wq = parameter(model, p + "self_attn.q_proj.weight"), wk = parameter(model, p + "self_attn.k_proj.weight"),
+                     wv = parameter(model, p + "self_attn.v_proj.weight"), wo = parameter(model, p + "self_attn.o_proj.weight");
+    std::vector<at::Tensor> q(T), k(T), v(T);
+    for (std::int64_t t = 0; t < T; ++t) {
+      const at::Tensor x = rms(h[t], parameter(model, p + "input_layernorm.weight"));
+      q[t] = at::mv(wq, x).view({H, d});
+      k[t] = at::mv(wk, x).view({Hkv, d});
+      v[t] = at::mv(wv, x).view({Hkv, d});
+      for (std::int64_t head = 0; head < H; ++head) q[t][head] = rope(q[t][head], t);
+      for (std::int64_t head = 0; head < Hkv; ++head) k[t][head] = rope(k[t][head], t);
+    }
+    std::vector<at::Tensor> next(T);
+    for (std::int64_t t = 0; t < T; ++t) {
+      std::vector<at::Tensor> heads;
+      for (std::int64_t head = 0; head < H; ++head) {
+        const std::int64_t kv = head / (H / Hkv);
+        std::vector<double> scores;
+        for (std::int64_t s = 0; s <= t; ++s)
+          scores.push_back(at::dot(q[t][head], k[s][kv]).item<double>() / std::sqrt(static_cast<double>(d)));
+        const double top = *std::max_element(scores.begin(), scores.end());
+        double z = 0;
+        for (double& sc : scores) z += (sc = std::exp(sc - top));
+        at::Tensor mixed = at::zeros({d}, at::kDouble);
+        for (std::int64_t s = 0; s <= t; ++s) mixed += scores[s] / z * v[s][kv];
+        heads.push_back(mixed);
+      }
+      const at::Tensor attn_out = at::mv(wo, at::cat(heads));
+      const at::Tensor mid = h[t] + attn_out;
+      const at::Tensor x = rms(mid, parameter(model, p + "post_attention_layernorm.weight"));
+      const at::Tensor gate = at::mv(parameter(model, p + "mlp.gate_proj.weight"), x);
+      const at::Tensor up = at::mv(parameter(model, p + "mlp.up_proj.weight"), x);
+      next[t] = mid + at::mv(parameter(model, p + "mlp.down_proj.weight"), gate / (1 + at::exp(-gate)) * up);
+    }
+    h = next;
+  }
+  const at::Tensor head = o.tie_embeddings() ? embed : parameter(model, "lm_head.weight");
+  std::vector<at::Tensor> logits;
+  for (auto& x : h) logits.push_back(at::mv(head, rms(x, parameter(model, "model.norm.weight"))));
+  return at::stack(logits);
+}
+
+TEST(Transformer, MatchesTheFloat64ReferenceWithGroupedQueryAttention) {
+  for (bool tied : {false, true}) {
+    for (std::int64_t kv_heads : {4, 2, 1}) {
+      Transformer model = make_model(tiny(tied, kv_heads), at::kDouble);
+      const std::vector<std::int64_t> tokens = {3, 17, 0, 22, 5, 5, 9};
+      at::NoGradGuard no_grad;
+      const at::Tensor logits = model->forward(at::tensor(tokens, at::kLong).unsqueeze(0))[0];
+      const at::Tensor expected = reference_logits(model, tokens);
+      const double diff = (logits - expected).abs().max().item<double>();
+      EXPECT_LT(diff, 1e-10) << "tied " << tied << " kv_heads " << kv_heads;
+      EXPECT_GT(expected.abs().max().item<double>(), 0.5);  // not a trivially small output
+    }
+  }
+}
+
+TEST(Transformer, LeftPaddingDoesNotChangeARowsLogits) {
+  Transformer model = make_model(tiny(), at::kFloat);
+  at::NoGradGuard no_grad;
+  const std::vector<std::int64_t> short_prompt = {4, 8, 15, 16}, long_prompt = {1, 2, 3, 4, 5, 6, 7};
+  const at::Tensor alone = model->forward(at::tensor(short_prompt, at::kLong).unsqueeze(0))[0];
+  const PromptResponseBatch batch = pack_prompt_response({long_prompt, short_prompt}, {{}, {}}, /*pad_id=*/0);
+  const at::Tensor together = model->forward(batch.input_ids, batch.attention_mask);
+  const at::Tensor padded_row = together[1].narrow(0, 3, 4);  // three pads on the left
+  // float32, same operations on different tensor shapes: a few ulps apart.
+  EXPECT_LT((padded_row - alone).abs().max().item<double>(), 1e-5);
+  EXPECT_FALSE(together.isnan().any().item<bool>());
+}
+
+TEST(SequenceLogprob, SumsResponseTokensOnly) {
+  Transformer model = make_model(tiny(), at::kDouble);
+  const PromptResponseBatch batch = pack_prompt_response({{1, 2, 3}, {4}}, {{5, 6}, {7, 8, 9}}, 0);
+  const SequenceLogprobs result = sequence_logprob(model, batch);
+  at::NoGradGuard no_grad;
+  for (std::int64_t b = 0; b < 2; ++b) {
+    // Recompute each row unpadded, by hand.
+    std::vector<std::int64_t> row;
+    std::vector<bool> is_response;
+    for (std::int64_t t = 0; t < batch.input_ids.size(1); ++t) {
+      if (batch.attention_mask[b][t].item<std::int64_t>() == 0) continue;
+      row.push_back(batch.input_ids[b][t].item<std::int64_t>());
+      is_response.push_back(batch.response_mask[b][t].item<std::int64_t>() == 1);
+    }
+    const at::Tensor log_probs = at::log_softmax(model->forward(at::tensor(row, at::kLong).unsqueeze(0))[0], -1);
+    double expected = 0;
+    for (std::size_t t = 1; t < row.size(); ++t)
+      if (is_response[t]) expected += log_probs[t - 1][row[t]].item<double>();
+    EXPECT_NEAR(result.total[b].item<double>(), expected, 1e-10);
+    EXPECT_LT(expected, 0.0);
+  }
+  EXPECT_EQ(result.per_token.ne(0).sum().item<std::int64_t>(), 5);  // 2 + 3 response tokens
+}
+
+TEST(SequenceLogprob, GradientsMatchFiniteDifferencesInFloat64) {
+  Transformer model = make_model(tiny(/*tied=*/true, 2), at::kDouble, 11);
+  const PromptResponseBatch batch = pack_prompt_response({{1, 2, 3}, {4, 5}}, {{6, 7}, {8, 9, 10}}, 0);
+  auto objective = [&] { return sequence_logprob(model, batch).total.sum(); };
+  model->zero_grad();
+  objective().backward();
+  const std::vector<std::string> names = {"model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight",
+                                          "model.layers.1.self_attn.k_proj.weight", "model.layers.0.mlp.up_proj.weight",
+                                          "model.layers.1.input_layernorm.weight", "model.norm.weight"};
+  at::NoGradGuard no_grad;
+  for (const auto& name : names) {
+    at::Tensor weight = parameter(model, name);
+    const at::Tensor flat = weight.view(-1), grad = weight.grad().view(-1);
+    for (std::int64_t i : {std::int64_t{0}, flat.numel() / 3, flat.numel() - 1}) {
+      const double saved = flat[i].item<double>(), eps = 1e-6;
+      flat[i] = saved + eps;
+      const double up = objective().item<double>();
+      flat[i] = saved - eps;
+      const double down = objective().item<double>();
+      flat[i] = saved;
+      const double numeric = (up - down) / (2 * eps);
+      EXPECT_NEAR(grad[i].item<double>(), numeric, 1e-6 * std::max(1.0, std::abs(numeric))) << name << "[" << i << "]";
+    }
+  }
+}
+
+TEST(Transformer, ParameterNamesFollowHuggingFace) {
+  Transformer model = make_model(tiny(), at::kFloat);
+  const auto names = model->named_parameters().keys();
+  EXPECT_EQ(names.size(), 2u + 2 * 9 + 1);
+  for (const char* name : {"model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight",
+                           "model.layers.1.self_attn.o_proj.weight", "model.layers.1.mlp.gate_proj.weight",
+                           "model.layers.0.post_attention_layernorm.weight", "model.norm.weight", "lm_head.weight"})
+    EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
+  EXPECT_EQ(parameter(model, "model.layers.0.self_attn.k_proj.weight").sizes(), (at::IntArrayRef{8, 16}));
+
+  Transformer tied = make_model(tiny(/*tied=*/true), at::kFloat);
+  const auto tied_names = tied->named_parameters().keys();
+  EXPECT_EQ(std::find(tied_names.begin(), tied_names.end(), "lm_head.weight"), tied_names.end());
+}
+
+TEST(Transformer, InconsistentSizesAreConfigErrors) {
+  const std::string message = testing::error_message(
+      [] { Transformer model(tiny().num_heads(4).num_kv_heads(3)); }, ErrorKind::config);
+  EXPECT_NE(message.find("num_heads 4 is not a multiple of num_kv_heads 3"), std::string::npos) << message;
+  testing::error_message([] { Transformer model(tiny().hidden_size(18)); }, ErrorKind::config);
+}
+
+TEST(Transformer, TooLongSequencesAreDataErrors) {
+  Transformer model = make_model(tiny().max_positions(4), at::kFloat);
+  testing::error_message([&] { model->forward(at::zeros({1, 5}, at::kLong)); }, ErrorKind::data);
+}
+
+}  // namespace
+}  // namespace rso::model
