@@ -5,6 +5,8 @@
 
 #include <cmath>
 
+#include "rso/io/hdf5.hpp"
+#include "rso/model/checkpoint.hpp"
 #include "rso/model/logprob.hpp"
 #include "rso/model/transformer.hpp"
 #include "test_helpers.hpp"
@@ -207,6 +209,66 @@ TEST(Transformer, InconsistentSizesAreConfigErrors) {
 TEST(Transformer, TooLongSequencesAreDataErrors) {
   Transformer model = make_model(tiny().max_positions(4), at::kFloat);
   testing::error_message([&] { model->forward(at::zeros({1, 5}, at::kLong)); }, ErrorKind::data);
+}
+
+}  // namespace
+}  // namespace rso::model
+
+// --- checkpoints ------------------------------------------------------------------
+
+namespace rso::model {
+namespace {
+
+TEST(ModelCheckpoint, RoundTripIsBitwiseInEveryDtype) {
+  testing::TempDir dir;
+  for (auto dtype : {at::kFloat, at::kBFloat16, at::kDouble}) {
+    Transformer model = make_model(tiny(/*tied=*/dtype == at::kBFloat16), dtype);
+    const std::string path = (dir / "model.h5").string();
+    save_model(model, path);
+    Transformer loaded = load_model(path);
+    EXPECT_EQ(loaded->options().tie_embeddings(), dtype == at::kBFloat16);
+    EXPECT_EQ(loaded->options().num_kv_heads(), 2);
+    EXPECT_EQ(loaded->options().rope_theta(), 500.0);
+    const auto expected = model->named_parameters();
+    const auto got = loaded->named_parameters();
+    ASSERT_EQ(got.size(), expected.size());
+    for (const auto& item : expected) {
+      const at::Tensor& other = got[item.key()];
+      ASSERT_EQ(other.scalar_type(), dtype) << item.key();
+      const auto bytes = static_cast<std::size_t>(other.numel()) * other.element_size();
+      EXPECT_EQ(std::memcmp(other.data_ptr(), item.value().data_ptr(), bytes), 0) << item.key();
+    }
+  }
+}
+
+TEST(ModelCheckpoint, MismatchesAreAllReported) {
+  testing::TempDir dir;
+  const std::string path = (dir / "model.h5").string();
+  Transformer saved = make_model(tiny(), at::kFloat);
+  save_model(saved, path);
+  // A wider MLP (three mismatched matrices in each of two layers) and a tied
+  // head (the file's lm_head.weight is then unexpected): 7 problems.
+  Transformer other = make_model(tiny(/*tied=*/true).intermediate_size(32), at::kFloat);
+  const std::string message = testing::error_message([&] { load_parameters(other, path); }, ErrorKind::data);
+  EXPECT_NE(message.find("model.layers.0.mlp.up_proj.weight: shape [24, 16] in the file, [32, 16] in the model"),
+            std::string::npos) << message;
+  EXPECT_NE(message.find("model.layers.1.mlp.down_proj.weight: shape"), std::string::npos) << message;
+  EXPECT_NE(message.find("unexpected lm_head.weight"), std::string::npos) << message;
+  EXPECT_NE(message.find("(7 problems)"), std::string::npos) << message;
+
+  Transformer wrong_dtype = make_model(tiny(), at::kBFloat16);
+  const std::string dtype_message =
+      testing::error_message([&] { load_parameters(wrong_dtype, path); }, ErrorKind::data);
+  EXPECT_NE(dtype_message.find("model.norm.weight: dtype float32 in the file, bfloat16 in the model"),
+            std::string::npos) << dtype_message;
+}
+
+TEST(ModelCheckpoint, OtherFilesAreRefused) {
+  testing::TempDir dir;
+  const std::string path = (dir / "other.h5").string();
+  h5::File::create(path, "rso.pairs", 1).close();
+  const std::string message = testing::error_message([&] { load_model(path); }, ErrorKind::data);
+  EXPECT_NE(message.find("is a 'rso.pairs' file, expected 'rso.model'"), std::string::npos) << message;
 }
 
 }  // namespace

@@ -1,0 +1,35 @@
+// Model checkpoints in HDF5 (format "rso.model").
+//
+// Layout (format_version 1):
+//   /                       @format = "rso.model", @format_version = 1
+//   /config                 @vocab_size, @hidden_size, ... (every TransformerOptions field)
+//   /parameters/<name>      one dataset per parameter, Hugging Face names
+//                           ("model.layers.0.self_attn.q_proj.weight"), stored
+//                           in the parameter's own dtype
+// Files are written to a temporary and renamed into place, so a checkpoint
+// on disk is always whole. Readable with h5py or h5dump; `rso inspect` shows it.
+#pragma once
+
+#include <string>
+
+#include "rso/model/transformer.hpp"
+
+namespace rso::model {
+
+constexpr const char* kModelFormat = "rso.model";
+constexpr std::int64_t kModelFormatVersion = 1;
+
+void save_model(Transformer& model, const std::string& path);
+
+// The options stored in a checkpoint.
+TransformerOptions read_model_options(const std::string& path);
+
+// Builds the model a checkpoint describes and loads its weights.
+Transformer load_model(const std::string& path);
+
+// Loads weights into an existing model. Every parameter must be present with
+// the same shape and dtype and the file must hold nothing else; otherwise a
+// DataError lists every mismatch, not just the first.
+void load_parameters(Transformer& model, const std::string& path);
+
+}  // namespace rso::model
