@@ -96,7 +96,8 @@ AttentionImpl::AttentionImpl(const TransformerOptions& o)
   o_proj = register_module("o_proj", linear(heads_ * head_dim_, o.hidden_size()));
 }
 
-at::Tensor AttentionImpl::forward(const at::Tensor& x, const RotaryTables& rotary, const at::Tensor& allowed) {
+at::Tensor AttentionImpl::forward(const at::Tensor& x, const RotaryTables& rotary, const at::Tensor& allowed,
+                                  KvCache* cache, std::int64_t layer) {
   const auto batch = x.size(0), length = x.size(1);
   auto split_heads = [&](const at::Tensor& t, std::int64_t heads) {
     return t.view({batch, length, heads, head_dim_}).transpose(1, 2);  // [B, H, T, d]
@@ -104,6 +105,13 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, const RotaryTables& rotar
   at::Tensor q = apply_rotary(split_heads(q_proj(x), heads_), rotary);
   at::Tensor k = apply_rotary(split_heads(k_proj(x), kv_heads_), rotary);
   at::Tensor v = split_heads(v_proj(x), kv_heads_);
+  if (cache) {
+    const std::int64_t start = cache->length;
+    cache->keys[layer].narrow(2, start, length).copy_(k);
+    cache->values[layer].narrow(2, start, length).copy_(v);
+    k = cache->keys[layer].narrow(2, 0, start + length);
+    v = cache->values[layer].narrow(2, 0, start + length);
+  }
   if (kv_heads_ != heads_) {  // grouped-query: query head h reads kv head h / (H / H_kv)
     k = k.repeat_interleave(heads_ / kv_heads_, 1);
     v = v.repeat_interleave(heads_ / kv_heads_, 1);
@@ -139,8 +147,9 @@ DecoderLayerImpl::DecoderLayerImpl(const TransformerOptions& o) {
       register_module("post_attention_layernorm", RMSNorm(o.hidden_size(), o.rms_norm_eps()));
 }
 
-at::Tensor DecoderLayerImpl::forward(const at::Tensor& x, const RotaryTables& rotary, const at::Tensor& allowed) {
-  const at::Tensor h = x + self_attn(input_layernorm(x), rotary, allowed);
+at::Tensor DecoderLayerImpl::forward(const at::Tensor& x, const RotaryTables& rotary, const at::Tensor& allowed,
+                                     KvCache* cache, std::int64_t layer) {
+  const at::Tensor h = x + self_attn(input_layernorm(x), rotary, allowed, cache, layer);
   return h + mlp(post_attention_layernorm(h));
 }
 
@@ -149,13 +158,15 @@ at::Tensor positions_from_mask(const at::Tensor& attention_mask) {
   return (attention_mask.to(at::kLong).cumsum(1) - 1).clamp_min(0);
 }
 
-at::Tensor attention_allowed(const at::Tensor& attention_mask) {
-  const auto length = attention_mask.size(1);
-  const auto options = at::TensorOptions().dtype(at::kBool).device(attention_mask.device());
-  const at::Tensor causal = at::ones({length, length}, options).tril();
-  const at::Tensor real_keys = attention_mask.to(at::kBool).unsqueeze(1).unsqueeze(1);  // [B, 1, 1, T]
-  const at::Tensor self = at::eye(length, options);
-  return (causal & real_keys) | self;  // [B, 1, T, T]
+at::Tensor attention_allowed(const at::Tensor& attention_mask, std::int64_t offset) {
+  const auto keys = attention_mask.size(1);
+  const auto options = at::TensorOptions().dtype(at::kLong).device(attention_mask.device());
+  const at::Tensor query_column = at::arange(offset, keys, options).unsqueeze(1);  // [Q, 1]
+  const at::Tensor key_column = at::arange(0, keys, options).unsqueeze(0);         // [1, S]
+  const at::Tensor causal = key_column.le(query_column);
+  const at::Tensor self = key_column.eq(query_column);
+  const at::Tensor real_keys = attention_mask.to(at::kBool).unsqueeze(1).unsqueeze(1);  // [B, 1, 1, S]
+  return (causal & real_keys) | self;  // [B, 1, Q, S]
 }
 
 BackboneImpl::BackboneImpl(const TransformerOptions& o) : options_(o) {
@@ -165,18 +176,42 @@ BackboneImpl::BackboneImpl(const TransformerOptions& o) : options_(o) {
   norm = register_module("norm", RMSNorm(o.hidden_size(), o.rms_norm_eps()));
 }
 
-at::Tensor BackboneImpl::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask) {
+at::Tensor BackboneImpl::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask, KvCache* cache) {
   RSO_CHECK(input_ids.dim() == 2, "input_ids must be [batch, length]");
-  const at::Tensor mask = attention_mask.defined() ? attention_mask : at::ones_like(input_ids);
-  const at::Tensor positions = positions_from_mask(mask);
-  if (input_ids.size(1) > options_.max_positions())
-    RSO_THROW(DataError, "sequence of " + std::to_string(input_ids.size(1)) + " tokens exceeds max_positions " +
+  const std::int64_t offset = cache ? cache->length : 0;
+  const std::int64_t fresh = input_ids.size(1);
+  const at::Tensor mask = attention_mask.defined() ? attention_mask : at::ones({input_ids.size(0), offset + fresh},
+                                                                                input_ids.options());
+  RSO_CHECK(mask.size(1) == offset + fresh, "attention_mask must cover the cached and the new positions");
+  if (offset + fresh > options_.max_positions())
+    RSO_THROW(DataError, "sequence of " + std::to_string(offset + fresh) + " tokens exceeds max_positions " +
                              std::to_string(options_.max_positions()));
+  if (cache && offset + fresh > cache->capacity())
+    RSO_THROW(InternalError, "KV cache of capacity " + std::to_string(cache->capacity()) + " cannot hold " +
+                                 std::to_string(offset + fresh) + " positions");
+  const at::Tensor positions = positions_from_mask(mask).narrow(1, offset, fresh);
   at::Tensor h = embed_tokens(input_ids);
   const RotaryTables rotary = rotary_tables(positions, options_.head_dim(), options_.rope_theta(), h.scalar_type());
-  const at::Tensor allowed = attention_allowed(mask);
-  for (const auto& layer : *layers) h = layer->as<DecoderLayer>()->forward(h, rotary, allowed);
+  const at::Tensor allowed = attention_allowed(mask, offset);
+  std::int64_t index = 0;
+  for (const auto& layer : *layers) h = layer->as<DecoderLayer>()->forward(h, rotary, allowed, cache, index++);
+  if (cache) cache->length += fresh;
   return norm(h);
+}
+
+KvCache KvCache::allocate(const TransformerOptions& options, std::int64_t rows, std::int64_t capacity,
+                          const at::TensorOptions& tensor_options) {
+  KvCache cache;
+  for (std::int64_t l = 0; l < options.num_layers(); ++l) {
+    cache.keys.push_back(at::zeros({rows, options.num_kv_heads(), capacity, options.head_dim()}, tensor_options));
+    cache.values.push_back(at::zeros_like(cache.keys.back()));
+  }
+  return cache;
+}
+
+void KvCache::repeat_rows(std::int64_t times) {
+  for (auto* tensors : {&keys, &values})
+    for (auto& t : *tensors) t = t.repeat_interleave(times, 0).contiguous();
 }
 
 TransformerImpl::TransformerImpl(TransformerOptions options) : options_(std::move(options)) {
@@ -196,8 +231,8 @@ void TransformerImpl::reset() {
   }
 }
 
-at::Tensor TransformerImpl::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask) {
-  const at::Tensor hidden = model->forward(input_ids, attention_mask);
+at::Tensor TransformerImpl::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask, KvCache* cache) {
+  const at::Tensor hidden = model->forward(input_ids, attention_mask, cache);
   // Tied models read out through the input embedding matrix.
   return options_.tie_embeddings() ? at::linear(hidden, model->embed_tokens->weight) : lm_head(hidden);
 }

@@ -54,6 +54,23 @@ class RMSNormImpl : public torch::nn::Module {
 };
 TORCH_MODULE(RMSNorm);
 
+// Keys and values of every layer for a batch of sequences, preallocated to a
+// fixed capacity so that decoding never reallocates. Rows are sequences;
+// columns 0..length-1 hold the cached positions.
+struct KvCache {
+  std::vector<at::Tensor> keys;    // per layer [N, kv_heads, capacity, head_dim]
+  std::vector<at::Tensor> values;  // same
+  std::int64_t length = 0;
+
+  static KvCache allocate(const TransformerOptions& options, std::int64_t rows, std::int64_t capacity,
+                          const at::TensorOptions& tensor_options);
+  std::int64_t capacity() const { return keys.empty() ? 0 : keys.front().size(2); }
+  std::int64_t rows() const { return keys.empty() ? 0 : keys.front().size(0); }
+  // Repeats every row `times` times in place (row r becomes rows r*times ..
+  // r*times+times-1): one prefill serves all candidates of a prompt.
+  void repeat_rows(std::int64_t times);
+};
+
 // cos/sin tables of rotary embeddings for given positions.
 struct RotaryTables {
   at::Tensor cos;  // [B, T, head_dim]
@@ -67,8 +84,11 @@ at::Tensor apply_rotary(const at::Tensor& x, const RotaryTables& tables);
 class AttentionImpl : public torch::nn::Module {
  public:
   explicit AttentionImpl(const TransformerOptions& options);
-  // x [B, T, hidden]; allowed [B, 1, T, T] bool: query i may attend key j.
-  at::Tensor forward(const at::Tensor& x, const RotaryTables& rotary, const at::Tensor& allowed);
+  // x [B, T, hidden] holds new positions; allowed [B, 1, T, S] (bool) says
+  // which of the S = cached + T keys each may attend. With a cache, the new
+  // keys and values are stored at columns cache.length .. cache.length+T-1.
+  at::Tensor forward(const at::Tensor& x, const RotaryTables& rotary, const at::Tensor& allowed,
+                     KvCache* cache = nullptr, std::int64_t layer = 0);
 
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
 
@@ -88,7 +108,8 @@ TORCH_MODULE(Mlp);
 class DecoderLayerImpl : public torch::nn::Module {
  public:
   explicit DecoderLayerImpl(const TransformerOptions& options);
-  at::Tensor forward(const at::Tensor& x, const RotaryTables& rotary, const at::Tensor& allowed);
+  at::Tensor forward(const at::Tensor& x, const RotaryTables& rotary, const at::Tensor& allowed,
+                     KvCache* cache = nullptr, std::int64_t layer = 0);
   RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
   Attention self_attn{nullptr};
   Mlp mlp{nullptr};
@@ -99,8 +120,10 @@ TORCH_MODULE(DecoderLayer);
 class BackboneImpl : public torch::nn::Module {
  public:
   explicit BackboneImpl(const TransformerOptions& options);
-  // Final hidden states [B, T, hidden].
-  at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask);
+  // Final hidden states [B, T, hidden] of the T new tokens. With a cache,
+  // `attention_mask` covers the cached columns too ([B, cache.length + T])
+  // and the cache advances by T.
+  at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask, KvCache* cache = nullptr);
   torch::nn::Embedding embed_tokens{nullptr};
   torch::nn::ModuleList layers{nullptr};
   RMSNorm norm{nullptr};
@@ -116,7 +139,7 @@ class TransformerImpl : public torch::nn::Module {
   void reset();
   // Logits [B, T, vocab] for token ids [B, T] (int64). `attention_mask`
   // [B, T] marks real tokens; undefined means no padding.
-  at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask = {});
+  at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask = {}, KvCache* cache = nullptr);
   const TransformerOptions& options() const { return options_; }
 
   Backbone model{nullptr};
@@ -127,9 +150,10 @@ class TransformerImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Transformer);
 
-// Which keys each query may see: causal, never padding, and always itself
-// (so that padding rows stay finite). mask [B, T] -> bool [B, 1, T, T].
-at::Tensor attention_allowed(const at::Tensor& attention_mask);
+// Which keys the queries at columns offset.. of `attention_mask` [B, S] may
+// see: causal, never padding, and always itself (so that padding rows stay
+// finite). -> bool [B, 1, S - offset, S].
+at::Tensor attention_allowed(const at::Tensor& attention_mask, std::int64_t offset = 0);
 
 // Positions of a left- (or right-) padded batch: the running count of real
 // tokens minus one, 0 on padding. mask [B, T] -> int64 [B, T].
