@@ -34,7 +34,6 @@ constexpr Planned kPlanned[] = {
      "SentencePiece and GPT-2 BPE tokenizers"},
     {"sft", "supervised fine-tuning of the policy on (prompt, response) text", "the SFT trainer"},
     {"reward", "train the pointwise or pairwise (ranking) reward model", "reward-model training"},
-    {"generate", "sample candidates from a policy with a KV cache", "batched generation"},
     {"sample", "generate, score, rejection-sample, pair and label: pairs.h5", "the sampling stage"},
     {"select", "statistical rejection sampling over given candidates (JSONL)", "rejection sampling (Algorithm 1)"},
     {"train", "preference optimisation (sigmoid-norm, hinge-norm, hinge, sigmoid)", "the preference trainer"},
@@ -69,6 +68,26 @@ int run_cli(DistContext& context, int argc, char** argv) {
       status = run_planned(context, kPlanned[i].name, kPlanned[i].delivers, planned_options[i]);
     });
   }
+
+  GenerateOptions generate_options;
+  auto* generate = app.add_subcommand("generate", "sample continuations of JSONL prompts from a model (KV cache)");
+  add_config_options(*generate, generate_options.config);
+  generate->add_option("--model", generate_options.model, "model checkpoint (rso.model HDF5)")->required()->type_name("MODEL.h5");
+  generate->add_option("--in", generate_options.input, "prompts: JSONL lines {\"id\", \"prompt_ids\": [...]}")
+      ->required()->type_name("FILE");
+  generate->add_option("--out", generate_options.output,
+                       "output JSONL: {\"id\", \"samples\": [{\"tokens\", \"logprobs\", \"sampling_logprobs\"}]}")
+      ->required()->type_name("FILE");
+  generate->add_option("--max-new-tokens", generate_options.max_new_tokens, "tokens per sample (default: sample.max_new_tokens)");
+  generate->add_option("--temperature", generate_options.temperature, "default: sample.temperature");
+  generate->add_option("--top-k", generate_options.top_k, "default: sample.top_k; 0 keeps all");
+  generate->add_option("--top-p", generate_options.top_p, "default: sample.top_p; 1 keeps all");
+  generate->add_flag("--greedy", generate_options.greedy, "argmax decoding (ignores temperature, top-k, top-p)");
+  generate->add_option("--num-samples", generate_options.num_samples, "samples per prompt (default 1)");
+  generate->add_option("--seed", generate_options.seed, "default: run.seed");
+  generate->add_option("--eos-id", generate_options.eos_id, "end-of-sequence token id; -1: none")->capture_default_str();
+  generate->add_option("--batch-size", generate_options.batch_size, "prompts per forward batch")->capture_default_str();
+  generate->callback([&] { status = run_generate(context, generate_options); });
 
   auto* inspect = app.add_subcommand("inspect", "summarise a file rso wrote (HDF5): format, groups, datasets");
   inspect->add_option("file", inspect_path, "HDF5 file")->required()->type_name("FILE");

@@ -2,11 +2,12 @@
 # End-to-end checks of the rso binary: help, exit codes, one-message errors,
 # rank tables, and a job that must end when one rank fails alone.
 #
-#   test_cli.sh RSO_BINARY ABORT_TEST_BINARY MPIEXEC "MPIEXEC_FLAGS"
+#   test_cli.sh RSO_BINARY ABORT_TEST_BINARY MPIEXEC "MPIEXEC_FLAGS" MAKE_TEST_MODEL
 set -u
 rso=$1
 abort_binary=$2
 mpiexec=$3
+make_test_model=$5
 # CMake passes a ;-list; per-line rank tags would spoil the table checks.
 read -r -a mpi_flags <<<"$(echo "${4:-}" | tr ';' ' ' | sed 's/--tag-output//')"
 source_dir=$(cd "$(dirname "$0")/../.." && pwd)
@@ -36,6 +37,7 @@ status_is() { [ "$status" -eq "$1" ]; }
 stderr_has() { grep -qF -- "$1" "$work/err"; }
 stdout_has() { grep -qF -- "$1" "$work/out"; }
 stderr_count() { grep -cF -- "$1" "$work/err"; }
+differs() { ! cmp -s "$1" "$2"; }
 mpi() { "$mpiexec" -n "$1" "${mpi_flags[@]}" "${@:2}"; }
 
 # --- help and usage -----------------------------------------------------------
@@ -83,7 +85,7 @@ check "3 ranks: config error exits 2" status_is 2
 check "3 ranks: config error reported once" [ "$(stderr_count "cannot open config file")" -eq 1 ]
 
 # --- commands not built yet say so and fail, producing nothing ---------------------
-for command in tokenizer sft reward generate sample select train eval import-hf export-hf; do
+for command in tokenizer sft reward sample select train eval import-hf export-hf; do
   run "$rso" "$command" --run-dir "$work/planned"
   check "rso $command exits 69" status_is 69
   check "rso $command says it is not built" stderr_has "'rso $command' is not built in this version yet"
@@ -118,6 +120,48 @@ check "pipeline leaves no temporaries" [ "$(find "$work/run" -name '*.tmp.*' | w
 run "$rso" pipeline --config "$work/run/config.yaml" --print-config
 check "the resolved config loads back" status_is 0
 check "the resolved config keeps the run directory" stdout_has "dir: $work/run"
+
+# --- generate: sharded by line, the same tokens on any rank count -------------------
+"$make_test_model" "$work/model.h5" 5
+for i in 0 1 2 3 4 5 6; do
+  echo "{\"id\": \"p$i\", \"prompt_ids\": [$((i + 1)), $((i * 3 % 50)), 7]}"
+done >"$work/prompts.jsonl"
+for ranks in 1 2 3; do
+  run mpi "$ranks" "$rso" generate --model "$work/model.h5" --in "$work/prompts.jsonl" --out "$work/gen$ranks.jsonl" \
+    --num-samples 3 --max-new-tokens 6 --top-k 20 --seed 11
+  check "generate on $ranks ranks exits 0" status_is 0
+  check "generate on $ranks ranks writes one line per prompt" [ "$(wc -l <"$work/gen$ranks.jsonl")" -eq 7 ]
+  grep -o '"tokens":\[[^]]*\]' "$work/gen$ranks.jsonl" >"$work/tokens$ranks"
+  grep -o '"id":"[^"]*"' "$work/gen$ranks.jsonl" | tr '\n' ' ' >"$work/ids$ranks"
+  check "generate on $ranks ranks gives 3 samples of 6 tokens per prompt" \
+    [ "$(grep -c '^"tokens":\[[0-9]*,[0-9]*,[0-9]*,[0-9]*,[0-9]*,[0-9]*\]$' "$work/tokens$ranks")" -eq 21 ]
+  check "generate on $ranks ranks keeps input order" \
+    [ "$(cat "$work/ids$ranks")" = '"id":"p0" "id":"p1" "id":"p2" "id":"p3" "id":"p4" "id":"p5" "id":"p6" ' ]
+  check "generate on $ranks ranks leaves no part files" [ "$(find "$work" -name 'gen*.part-*' | wc -l)" -eq 0 ]
+done
+check "generate: 1 and 2 ranks draw the same tokens" cmp -s "$work/tokens1" "$work/tokens2"
+check "generate: 1 and 3 ranks draw the same tokens" cmp -s "$work/tokens1" "$work/tokens3"
+run "$rso" generate --model "$work/model.h5" --in "$work/prompts.jsonl" --out "$work/gen-seed.jsonl" \
+  --num-samples 3 --max-new-tokens 6 --top-k 20 --seed 12
+grep -o '"tokens":\[[^]]*\]' "$work/gen-seed.jsonl" >"$work/tokens-seed"
+check "generate: another seed draws other tokens" differs "$work/tokens1" "$work/tokens-seed"
+
+printf '{"id": 1, "prompt_ids": [1, 2]}\n{"id": 2, "prompt_ids": [3, 99]}\n' >"$work/bad-prompts.jsonl"
+run mpi 2 "$rso" generate --model "$work/model.h5" --in "$work/bad-prompts.jsonl" --out "$work/x.jsonl"
+check "generate: out-of-vocabulary id exits 3" status_is 3
+check "generate: names file, line and field" stderr_has "$work/bad-prompts.jsonl:2: field \"prompt_ids\": token 99"
+check "generate: reported once" [ "$(stderr_count "bad-prompts.jsonl:2")" -eq 1 ]
+check "generate: no output on error" [ ! -e "$work/x.jsonl" ]
+printf '{"id": 1, "prompt": "hello"}\n' >"$work/text-prompts.jsonl"
+run "$rso" generate --model "$work/model.h5" --in "$work/text-prompts.jsonl" --out "$work/x.jsonl"
+check "generate: text prompts without a tokenizer exit 3" status_is 3
+run "$rso" generate --model "$work/prompts.jsonl" --in "$work/prompts.jsonl" --out "$work/x.jsonl"
+check "generate: a model that is not HDF5 exits 3" status_is 3
+run "$rso" generate --model "$work/model.h5" --in "$work/prompts.jsonl" --out "$work/x.jsonl" --top-p 0
+check "generate: bad --top-p exits 2" status_is 2
+run "$rso" inspect "$work/model.h5"
+check "inspect shows a model checkpoint" stdout_has "format: rso.model, version 1"
+check "inspect lists parameters with dtype and shape" stdout_has "model.layers.1.self_attn.k_proj.weight  float32 [16 x 32]"
 
 # --- inspect ----------------------------------------------------------------------------
 printf 'not hdf5' >"$work/plain.h5"

@@ -4,6 +4,8 @@
 // body lives in its own file under src/cli/ and sees only plain options.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,17 @@ struct ConfigOptions {
   bool print_config = false;           // --print-config: show the resolved config and exit
 };
 
+struct GenerateOptions {
+  ConfigOptions config;
+  std::string model, input, output;
+  std::optional<double> temperature, top_p;
+  std::optional<std::int64_t> top_k, max_new_tokens, num_samples;
+  std::optional<std::uint64_t> seed;
+  bool greedy = false;
+  std::int64_t eos_id = -1;
+  std::int64_t batch_size = 8;
+};
+
 // Loads and validates the config on every rank (errors agreed, reported once).
 Config resolve_config(const DistContext& context, const ConfigOptions& options);
 
@@ -33,6 +46,7 @@ int run_cli(DistContext& context, int argc, char** argv);
 int run_env(DistContext& context, const ConfigOptions& options);
 int run_inspect(DistContext& context, const std::string& path);
 int run_pipeline(DistContext& context, const ConfigOptions& options);
+int run_generate(DistContext& context, const GenerateOptions& options);
 // A command this version does not have yet: validates its config, then
 // says so and fails with exit_code::unavailable (no fake output).
 int run_planned(DistContext& context, const std::string& command, const std::string& delivers,

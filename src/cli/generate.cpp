@@ -1,0 +1,142 @@
+// `rso generate`: sample continuations of JSONL prompts from a model,
+// sharded over ranks by global line index, output in input order.
+#include <ATen/ATen.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "rso/cli/commands.hpp"
+#include "rso/core/error.hpp"
+#include "rso/io/atomic_file.hpp"
+#include "rso/io/jsonl.hpp"
+#include "rso/model/checkpoint.hpp"
+#include "rso/model/generate.hpp"
+
+namespace rso::cli {
+
+namespace {
+
+struct PromptRecord {
+  nlohmann::ordered_json id;
+  std::vector<std::int64_t> tokens;
+};
+
+// Reads and checks every record. All ranks read the whole file, so they
+// all see the same errors and the same count before sharding.
+std::vector<PromptRecord> read_prompts(const std::string& path, std::int64_t vocab_size) {
+  std::vector<PromptRecord> all;
+  JsonlReader reader(path);
+  while (reader.next()) {
+    const JsonlRecord record = reader.record();
+    if (!record.has("id")) record.fail("id", "missing");
+    PromptRecord prompt;
+    prompt.id = nlohmann::ordered_json::parse(record.json()["id"].dump());
+    if (!record.has("prompt_ids")) {
+      if (record.has("prompt"))
+        record.fail("prompt", "text prompts need a tokenizer, which this version does not have yet; give "
+                              "\"prompt_ids\"");
+      record.fail("prompt_ids", "missing");
+    }
+    for (double value : record.numbers("prompt_ids")) {
+      if (value != std::floor(value) || value < 0 || value >= static_cast<double>(vocab_size))
+        record.fail("prompt_ids", "token " + std::to_string(value) + " is not an id below the vocabulary size " +
+                                      std::to_string(vocab_size));
+      prompt.tokens.push_back(static_cast<std::int64_t>(value));
+    }
+    if (prompt.tokens.empty()) record.fail("prompt_ids", "empty");
+    all.push_back(std::move(prompt));
+  }
+  return all;
+}
+
+}  // namespace
+
+int run_generate(DistContext& context, const GenerateOptions& options) {
+  const Config config = resolve_config(context, options.config);
+  context.configure(config.dist);
+  model::SamplingOptions sampling;
+  sampling.temperature = options.temperature.value_or(config.sample.temperature);
+  sampling.top_k = options.top_k.value_or(config.sample.top_k);
+  sampling.top_p = options.top_p.value_or(config.sample.top_p);
+  sampling.greedy = options.greedy;
+  sampling.max_new_tokens = options.max_new_tokens.value_or(config.sample.max_new_tokens);
+  const std::int64_t num_samples = options.num_samples.value_or(1);
+  const std::uint64_t seed = options.seed.value_or(config.run.seed);
+  context.agree([&] {
+    if (sampling.temperature <= 0) RSO_THROW(UsageError, "--temperature must be > 0");
+    if (sampling.top_k < 0) RSO_THROW(UsageError, "--top-k must be >= 0");
+    if (!(sampling.top_p > 0 && sampling.top_p <= 1)) RSO_THROW(UsageError, "--top-p must be in (0, 1]");
+    if (sampling.max_new_tokens < 1) RSO_THROW(UsageError, "--max-new-tokens must be >= 1");
+    if (num_samples < 1) RSO_THROW(UsageError, "--num-samples must be >= 1");
+    if (options.batch_size < 1) RSO_THROW(UsageError, "--batch-size must be >= 1");
+  });
+
+  model::Transformer policy = context.agree([&] { return model::load_model(options.model); });
+  policy->to(context.device());
+  sampling.eos_id = options.eos_id;
+  const std::vector<PromptRecord> all =
+      context.agree([&] { return read_prompts(options.input, policy->options().vocab_size()); });
+  // Contiguous shards by global line index; the index keys the random streams.
+  const std::uint64_t total = all.size();
+  const auto rank = static_cast<std::uint64_t>(context.rank()), size = static_cast<std::uint64_t>(context.size());
+  const std::uint64_t first_index = total * rank / size;
+  const std::vector<PromptRecord> mine(all.begin() + static_cast<std::ptrdiff_t>(first_index),
+                                       all.begin() + static_cast<std::ptrdiff_t>(total * (rank + 1) / size));
+
+  // Each rank writes its part; rank 0 joins the parts in rank order.
+  const std::string part = options.output + ".part-" + std::to_string(context.rank());
+  const auto started = std::chrono::steady_clock::now();
+  auto last_report = started;
+  context.agree([&] {
+    AtomicFileWriter writer(part);
+    for (std::size_t begin = 0; begin < mine.size(); begin += static_cast<std::size_t>(options.batch_size)) {
+      const std::size_t end = std::min(mine.size(), begin + static_cast<std::size_t>(options.batch_size));
+      std::vector<model::PromptToSample> batch;
+      for (std::size_t i = begin; i < end; ++i) batch.push_back({mine[i].tokens, first_index + i});
+      const auto samples = model::generate(policy, batch, num_samples, sampling, seed);
+      for (std::size_t i = begin; i < end; ++i) {
+        nlohmann::ordered_json line;
+        line["id"] = mine[i].id;
+        line["samples"] = nlohmann::ordered_json::array();
+        for (const auto& sample : samples[i - begin]) {
+          nlohmann::ordered_json entry;
+          entry["tokens"] = sample.tokens;
+          entry["logprobs"] = sample.policy_logprobs;
+          entry["sampling_logprobs"] = sample.sampling_logprobs;
+          line["samples"].push_back(entry);
+        }
+        writer.write(to_jsonl_line(line) + "\n");
+      }
+      const auto now = std::chrono::steady_clock::now();
+      if (context.is_root() && now - last_report > std::chrono::duration<double>(config.log.progress_seconds)) {
+        const double seconds = std::chrono::duration<double>(now - started).count();
+        const double done = static_cast<double>(end) / static_cast<double>(mine.size());
+        spdlog::info("generate: rank 0 at {}/{} prompts, {:.0f} s, ETA {:.0f} s", end, mine.size(), seconds,
+                     seconds / done * (1 - done));
+        last_report = now;
+      }
+    }
+    writer.commit();
+  });
+  context.agree([&] {
+    if (!context.is_root()) return;
+    AtomicFileWriter joined(options.output);
+    for (int r = 0; r < context.size(); ++r) {
+      const std::string name = options.output + ".part-" + std::to_string(r);
+      std::ifstream in(name, std::ios::binary);
+      if (!in) RSO_THROW(IoError, "cannot read '" + name + "' (is the output directory shared by all ranks?)");
+      std::string buffer(1 << 20, '\0');
+      while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0)
+        joined.write(std::string_view(buffer.data(), static_cast<std::size_t>(in.gcount())));
+    }
+    joined.commit();
+    for (int r = 0; r < context.size(); ++r) std::filesystem::remove(options.output + ".part-" + std::to_string(r));
+    spdlog::info("generate: {} prompts x {} samples -> {}", total, num_samples, options.output);
+  });
+  return exit_code::ok;
+}
+
+}  // namespace rso::cli
