@@ -27,11 +27,12 @@ struct SamplingOptions {
 // The distribution tokens are drawn from, per row of `logits` [N, V]:
 // softmax(logits / temperature), then top-k (ties at the k-th value kept),
 // then top-p on the renormalised result (the smallest prefix, by descending
-// probability, whose mass reaches top_p), renormalised. float64 on CPU.
+// probability, whose mass reaches top_p), renormalised. float32, or
+// float64 for float64 logits.
 at::Tensor sampling_distribution(const at::Tensor& logits, const SamplingOptions& options);
 
 // One token per row by inverse CDF: the first token whose cumulative mass
-// reaches (1 - u)·total, u in [0, 1) from `uniforms` [N] (float64). Never
+// reaches (1 - u)·total, u in [0, 1) from `uniforms` [N]. Never
 // picks a token of probability zero.
 at::Tensor sample_from(const at::Tensor& probabilities, const at::Tensor& uniforms);
 
