@@ -4,6 +4,7 @@
 
 #include "rso/core/error.hpp"
 #include "rso/core/random.hpp"
+#include "rso/model/batching.hpp"
 
 namespace rso::model {
 
@@ -63,20 +64,14 @@ std::vector<std::vector<Sample>> generate(Transformer& model, const std::vector<
 
   // Left-pad the prompts into one batch.
   const auto device = model->model->embed_tokens->weight.device();
-  std::int64_t prompt_length = 0;
+  std::vector<std::vector<std::int64_t>> prompt_tokens;
   for (const auto& prompt : prompts) {
     if (prompt.tokens.empty()) RSO_THROW(DataError, "prompt " + std::to_string(prompt.index) + " has no tokens");
-    prompt_length = std::max<std::int64_t>(prompt_length, static_cast<std::int64_t>(prompt.tokens.size()));
+    prompt_tokens.push_back(prompt.tokens);
   }
-  const auto batch = static_cast<std::int64_t>(prompts.size());
-  at::Tensor ids = at::full({batch, prompt_length}, options.pad_id, at::kLong);
-  at::Tensor mask = at::zeros({batch, prompt_length}, at::kLong);
-  for (std::int64_t p = 0; p < batch; ++p) {
-    const auto& tokens = prompts[static_cast<std::size_t>(p)].tokens;
-    const auto start = prompt_length - static_cast<std::int64_t>(tokens.size());
-    ids[p].narrow(0, start, static_cast<std::int64_t>(tokens.size())).copy_(at::tensor(tokens, at::kLong));
-    mask[p].narrow(0, start, static_cast<std::int64_t>(tokens.size())).fill_(1);
-  }
+  auto [ids, mask] = left_pad(prompt_tokens, options.pad_id);
+  const auto batch = ids.size(0);
+  const auto prompt_length = ids.size(1);
   ids = ids.to(device);
   mask = mask.to(device);
 

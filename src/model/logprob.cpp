@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include "rso/core/error.hpp"
+#include "rso/model/batching.hpp"
 
 namespace rso::model {
 
@@ -10,23 +11,19 @@ PromptResponseBatch pack_prompt_response(const std::vector<std::vector<std::int6
                                          const std::vector<std::vector<std::int64_t>>& responses,
                                          std::int64_t pad_id) {
   RSO_CHECK(prompts.size() == responses.size(), "as many prompts as responses");
-  const auto batch = static_cast<std::int64_t>(prompts.size());
-  std::int64_t length = 0;
-  for (std::size_t i = 0; i < prompts.size(); ++i)
-    length = std::max<std::int64_t>(length, static_cast<std::int64_t>(prompts[i].size() + responses[i].size()));
+  std::vector<std::vector<std::int64_t>> rows;
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    rows.push_back(prompts[i]);
+    rows.back().insert(rows.back().end(), responses[i].begin(), responses[i].end());
+  }
   PromptResponseBatch out;
-  out.input_ids = at::full({batch, length}, pad_id, at::kLong);
-  out.attention_mask = at::zeros({batch, length}, at::kLong);
-  out.response_mask = at::zeros({batch, length}, at::kLong);
-  auto ids = out.input_ids.accessor<std::int64_t, 2>();
-  auto attention = out.attention_mask.accessor<std::int64_t, 2>();
-  auto response = out.response_mask.accessor<std::int64_t, 2>();
-  for (std::int64_t b = 0; b < batch; ++b) {
-    const auto& prompt = prompts[static_cast<std::size_t>(b)];
-    const auto& answer = responses[static_cast<std::size_t>(b)];
-    std::int64_t column = length - static_cast<std::int64_t>(prompt.size() + answer.size());
-    for (std::int64_t token : prompt) ids[b][column] = token, attention[b][column++] = 1;
-    for (std::int64_t token : answer) ids[b][column] = token, attention[b][column] = 1, response[b][column++] = 1;
+  std::tie(out.input_ids, out.attention_mask) = left_pad(rows, pad_id);
+  // Left padding puts every response in the last columns of its row.
+  out.response_mask = at::zeros_like(out.input_ids);
+  const std::int64_t length = out.input_ids.size(1);
+  for (std::size_t i = 0; i < responses.size(); ++i) {
+    const auto n = static_cast<std::int64_t>(responses[i].size());
+    out.response_mask[static_cast<std::int64_t>(i)].narrow(0, length - n, n).fill_(1);
   }
   return out;
 }

@@ -223,12 +223,13 @@ void TransformerImpl::reset() {
   model = register_module("model", Backbone(options_));
   if (!options_.tie_embeddings())
     lm_head = register_module("lm_head", linear(options_.hidden_size(), options_.vocab_size()));
-  // Hugging Face's Llama initialisation: N(0, init_std) for every matrix,
-  // norms at one (set by RMSNorm).
+  init_llama_weights(*this, options_.init_std());
+}
+
+void init_llama_weights(torch::nn::Module& module, double std) {
   at::NoGradGuard no_grad;
-  for (auto& parameter : named_parameters(/*recurse=*/true)) {
-    if (parameter.key().find("norm") == std::string::npos) parameter.value().normal_(0.0, options_.init_std());
-  }
+  for (auto& parameter : module.named_parameters(/*recurse=*/true))
+    if (parameter.key().find("norm") == std::string::npos) parameter.value().normal_(0.0, std);
 }
 
 at::Tensor TransformerImpl::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask, KvCache* cache) {

@@ -150,6 +150,9 @@ class TransformerImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Transformer);
 
+// Hugging Face's Llama initialisation: N(0, std) for every matrix, norms at one.
+void init_llama_weights(torch::nn::Module& module, double std);
+
 // Which keys the queries at columns offset.. of `attention_mask` [B, S] may
 // see: causal, never padding, and always itself (so that padding rows stay
 // finite). -> bool [B, 1, S - offset, S].

@@ -1,0 +1,66 @@
+// Reward models on the transformer backbone.
+//
+// - Pointwise Bradley–Terry reward r(x, y): a scalar head on the final hidden
+//   state of the last real token of "x y" (Hugging Face's
+//   LlamaForSequenceClassification with one label: parameters "model.*" and
+//   "score.weight"). P(y1 ≻ y2 | x) = σ(r(x, y1) − r(x, y2)).
+// - The paper's pairwise reward-ranking model ρ(x, y1, y2) = P(y1 ≻ y2 | x):
+//   the same network reading "x [sep_a] y1 [sep_b] y2" in one sequence, with
+//   ρ = σ(score).
+// - A ranking model made pointwise: r(x, y) = logit ρ(x, y, y_b) with y_b a
+//   baseline (SFT) response of the same prompt, so r(x, y_b) ≈ 0.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "rso/model/transformer.hpp"
+
+namespace rso::model {
+
+class RewardModelImpl : public torch::nn::Module {
+ public:
+  explicit RewardModelImpl(TransformerOptions options);
+  // One score per row [B], read at each row's last real token.
+  at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask = {});
+  const TransformerOptions& options() const { return options_; }
+
+  Backbone model{nullptr};
+  torch::nn::Linear score{nullptr};
+
+ private:
+  TransformerOptions options_;
+};
+TORCH_MODULE(RewardModel);
+
+// σ(r_a − r_b), elementwise.
+at::Tensor bradley_terry_probability(const at::Tensor& reward_a, const at::Tensor& reward_b);
+
+// Token ids that mark where each response starts in a ranking input.
+struct RankingSeparators {
+  std::vector<std::int64_t> before_first;
+  std::vector<std::int64_t> before_second;
+};
+
+// Left-padded batch of "x sep_a y1 sep_b y2" sequences: {input_ids, attention_mask}.
+std::pair<at::Tensor, at::Tensor> pack_ranking_inputs(const std::vector<std::vector<std::int64_t>>& prompts,
+                                                      const std::vector<std::vector<std::int64_t>>& first,
+                                                      const std::vector<std::vector<std::int64_t>>& second,
+                                                      const RankingSeparators& separators, std::int64_t pad_id);
+
+// ρ(x, y1, y2) = P(y1 ≻ y2 | x) for each row.
+at::Tensor ranking_probability(RewardModel& ranker, const std::vector<std::vector<std::int64_t>>& prompts,
+                               const std::vector<std::vector<std::int64_t>>& first,
+                               const std::vector<std::vector<std::int64_t>>& second,
+                               const RankingSeparators& separators, std::int64_t pad_id);
+
+// r(x, y) = logit ρ(x, y, y_b): the ranking model's raw score, computed
+// directly rather than through σ and logit, which would saturate.
+at::Tensor reward_from_ranking(RewardModel& ranker, const std::vector<std::vector<std::int64_t>>& prompts,
+                               const std::vector<std::vector<std::int64_t>>& responses,
+                               const std::vector<std::vector<std::int64_t>>& baselines,
+                               const RankingSeparators& separators, std::int64_t pad_id);
+
+}  // namespace rso::model

@@ -1,0 +1,64 @@
+#include "rso/model/reward.hpp"
+
+#include <ATen/ATen.h>
+
+#include "rso/core/error.hpp"
+#include "rso/model/batching.hpp"
+
+namespace rso::model {
+
+RewardModelImpl::RewardModelImpl(TransformerOptions options) : options_(std::move(options)) {
+  options_.validate();
+  model = register_module("model", Backbone(options_));
+  score = register_module("score", torch::nn::Linear(torch::nn::LinearOptions(options_.hidden_size(), 1).bias(false)));
+  init_llama_weights(*this, options_.init_std());
+}
+
+at::Tensor RewardModelImpl::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask) {
+  const at::Tensor mask = attention_mask.defined() ? attention_mask : at::ones_like(input_ids);
+  const at::Tensor hidden = model->forward(input_ids, mask);  // [B, T, H]
+  // The last real token of each row, whatever side the padding is on.
+  const at::Tensor columns = at::arange(mask.size(1), mask.options().dtype(at::kLong));
+  const at::Tensor last = (mask.to(at::kLong) * (columns + 1)).argmax(1);
+  const at::Tensor picked = hidden.gather(1, last.view({-1, 1, 1}).expand({-1, 1, hidden.size(2)})).squeeze(1);
+  return score(picked).squeeze(-1);
+}
+
+at::Tensor bradley_terry_probability(const at::Tensor& reward_a, const at::Tensor& reward_b) {
+  return at::sigmoid(reward_a - reward_b);
+}
+
+std::pair<at::Tensor, at::Tensor> pack_ranking_inputs(const std::vector<std::vector<std::int64_t>>& prompts,
+                                                      const std::vector<std::vector<std::int64_t>>& first,
+                                                      const std::vector<std::vector<std::int64_t>>& second,
+                                                      const RankingSeparators& separators, std::int64_t pad_id) {
+  RSO_CHECK(prompts.size() == first.size() && prompts.size() == second.size(), "one pair per prompt");
+  std::vector<std::vector<std::int64_t>> rows;
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    std::vector<std::int64_t> row = prompts[i];
+    for (const auto* part : {&separators.before_first, &first[i], &separators.before_second, &second[i]})
+      row.insert(row.end(), part->begin(), part->end());
+    rows.push_back(std::move(row));
+  }
+  return left_pad(rows, pad_id);
+}
+
+at::Tensor ranking_probability(RewardModel& ranker, const std::vector<std::vector<std::int64_t>>& prompts,
+                               const std::vector<std::vector<std::int64_t>>& first,
+                               const std::vector<std::vector<std::int64_t>>& second,
+                               const RankingSeparators& separators, std::int64_t pad_id) {
+  const auto [ids, mask] = pack_ranking_inputs(prompts, first, second, separators, pad_id);
+  const auto device = ranker->model->embed_tokens->weight.device();
+  return at::sigmoid(ranker->forward(ids.to(device), mask.to(device)));
+}
+
+at::Tensor reward_from_ranking(RewardModel& ranker, const std::vector<std::vector<std::int64_t>>& prompts,
+                               const std::vector<std::vector<std::int64_t>>& responses,
+                               const std::vector<std::vector<std::int64_t>>& baselines,
+                               const RankingSeparators& separators, std::int64_t pad_id) {
+  const auto [ids, mask] = pack_ranking_inputs(prompts, responses, baselines, separators, pad_id);
+  const auto device = ranker->model->embed_tokens->weight.device();
+  return ranker->forward(ids.to(device), mask.to(device));
+}
+
+}  // namespace rso::model

@@ -1,0 +1,85 @@
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "rso/model/reward.hpp"
+
+namespace rso::model {
+namespace {
+
+RewardModel small_reward_model() {
+  at::manual_seed(5);
+  RewardModel model(TransformerOptions()
+                        .vocab_size(31)
+                        .hidden_size(16)
+                        .num_layers(2)
+                        .num_heads(2)
+                        .num_kv_heads(1)
+                        .intermediate_size(20)
+                        .max_positions(64)
+                        .init_std(0.3));
+  model->to(at::kDouble);
+  return model;
+}
+
+TEST(RewardModel, ScoresTheLastRealTokenWhateverThePadding) {
+  RewardModel model = small_reward_model();
+  at::NoGradGuard no_grad;
+  const std::vector<std::int64_t> tokens = {3, 9, 4, 1, 7};
+  const at::Tensor alone = model->forward(at::tensor(tokens, at::kLong).unsqueeze(0));
+  // The same row left-padded and right-padded inside larger batches.
+  at::Tensor left = at::zeros({2, 8}, at::kLong), left_mask = at::zeros({2, 8}, at::kLong);
+  left[0].narrow(0, 3, 5).copy_(at::tensor(tokens, at::kLong));
+  left_mask[0].narrow(0, 3, 5).fill_(1);
+  left[1].fill_(2);
+  left_mask[1].fill_(1);
+  EXPECT_NEAR(model->forward(left, left_mask)[0].item<double>(), alone[0].item<double>(), 1e-12);
+  at::Tensor right = at::zeros({1, 8}, at::kLong), right_mask = at::zeros({1, 8}, at::kLong);
+  right[0].narrow(0, 0, 5).copy_(at::tensor(tokens, at::kLong));
+  right_mask[0].narrow(0, 0, 5).fill_(1);
+  EXPECT_NEAR(model->forward(right, right_mask)[0].item<double>(), alone[0].item<double>(), 1e-12);
+  // Changing the last token changes the score; the head reads the end.
+  std::vector<std::int64_t> other = tokens;
+  other.back() = 8;
+  EXPECT_GT(std::abs(model->forward(at::tensor(other, at::kLong).unsqueeze(0))[0].item<double>() -
+                     alone[0].item<double>()),
+            1e-6);
+}
+
+TEST(RewardModel, BradleyTerryIsTheLogisticOfTheRewardGap) {
+  const at::Tensor a = at::tensor({1.0, 0.0, -2.0}, at::kDouble), b = at::tensor({0.0, 0.0, 1.0}, at::kDouble);
+  const at::Tensor p = bradley_terry_probability(a, b);
+  EXPECT_NEAR(p[0].item<double>(), 1.0 / (1.0 + std::exp(-1.0)), 1e-15);
+  EXPECT_NEAR(p[1].item<double>(), 0.5, 1e-15);
+  EXPECT_NEAR(p[2].item<double>(), 1.0 / (1.0 + std::exp(3.0)), 1e-15);
+  EXPECT_TRUE(at::allclose(p + bradley_terry_probability(b, a), at::ones_like(p)));
+}
+
+TEST(RankingModel, PointwiseRewardIsTheLogitOfRhoAgainstTheBaseline) {
+  RewardModel ranker = small_reward_model();
+  const RankingSeparators separators{{29}, {30}};
+  const std::vector<std::vector<std::int64_t>> prompts = {{1, 2, 3}, {4}}, responses = {{5, 6}, {7, 8, 9}},
+                                               baselines = {{10}, {11, 12}};
+  at::NoGradGuard no_grad;
+  const at::Tensor rho = ranking_probability(ranker, prompts, responses, baselines, separators, 0);
+  const at::Tensor reward = reward_from_ranking(ranker, prompts, responses, baselines, separators, 0);
+  EXPECT_TRUE(at::allclose(reward, at::log(rho / (1 - rho)), 1e-9, 1e-9));
+  EXPECT_TRUE((rho > 0).all().item<bool>() && (rho < 1).all().item<bool>());
+  // The input really is "x sep y1 sep y2": swapping the responses changes ρ.
+  const at::Tensor swapped = ranking_probability(ranker, prompts, baselines, responses, separators, 0);
+  EXPECT_GT((swapped - rho).abs().max().item<double>(), 1e-6);
+  const auto [ids, mask] = pack_ranking_inputs({{1, 2}}, {{5}}, {{6, 7}}, separators, 0);
+  EXPECT_TRUE(at::equal(ids[0], at::tensor(std::vector<std::int64_t>{1, 2, 29, 5, 30, 6, 7}, at::kLong)));
+}
+
+TEST(RewardModel, ParameterNamesFollowHuggingFaceSequenceClassification) {
+  RewardModel model = small_reward_model();
+  const auto names = model->named_parameters().keys();
+  EXPECT_NE(std::find(names.begin(), names.end(), "score.weight"), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), "model.layers.1.mlp.down_proj.weight"), names.end());
+  EXPECT_EQ(model->named_parameters()["score.weight"].sizes(), (at::IntArrayRef{1, 16}));
+}
+
+}  // namespace
+}  // namespace rso::model
