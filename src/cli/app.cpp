@@ -38,8 +38,6 @@ constexpr Planned kPlanned[] = {
     {"select", "statistical rejection sampling over given candidates (JSONL)", "rejection sampling (Algorithm 1)"},
     {"train", "preference optimisation (sigmoid-norm, hinge-norm, hinge, sigmoid)", "the preference trainer"},
     {"eval", "win rates, reward and KL of a policy against the SFT policy", "evaluation"},
-    {"import-hf", "import a Hugging Face safetensors model", "safetensors import"},
-    {"export-hf", "export a model as Hugging Face safetensors", "safetensors export"},
 };
 
 }  // namespace
@@ -88,6 +86,17 @@ int run_cli(DistContext& context, int argc, char** argv) {
   generate->add_option("--eos-id", generate_options.eos_id, "end-of-sequence token id; -1: none")->capture_default_str();
   generate->add_option("--batch-size", generate_options.batch_size, "prompts per forward batch")->capture_default_str();
   generate->callback([&] { status = run_generate(context, generate_options); });
+
+  std::string hf_directory, hf_model, hf_output;
+  auto* import_hf = app.add_subcommand("import-hf", "import a Hugging Face Llama model (config.json + safetensors)");
+  import_hf->add_option("directory", hf_directory, "directory with config.json and model.safetensors (or its index)")
+      ->required()->type_name("DIR");
+  import_hf->add_option("--out", hf_output, "rso model checkpoint to write")->required()->type_name("MODEL.h5");
+  import_hf->callback([&] { status = run_import_hf(context, hf_directory, hf_output); });
+  auto* export_hf = app.add_subcommand("export-hf", "export a model as Hugging Face Llama (config.json + safetensors)");
+  export_hf->add_option("model", hf_model, "rso model checkpoint")->required()->type_name("MODEL.h5");
+  export_hf->add_option("--out", hf_output, "directory to write")->required()->type_name("DIR");
+  export_hf->callback([&] { status = run_export_hf(context, hf_model, hf_output); });
 
   auto* inspect = app.add_subcommand("inspect", "summarise a file rso wrote (HDF5): format, groups, datasets");
   inspect->add_option("file", inspect_path, "HDF5 file")->required()->type_name("FILE");

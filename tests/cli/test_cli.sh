@@ -85,7 +85,7 @@ check "3 ranks: config error exits 2" status_is 2
 check "3 ranks: config error reported once" [ "$(stderr_count "cannot open config file")" -eq 1 ]
 
 # --- commands not built yet say so and fail, producing nothing ---------------------
-for command in tokenizer sft reward sample select train eval import-hf export-hf; do
+for command in tokenizer sft reward sample select train eval; do
   run "$rso" "$command" --run-dir "$work/planned"
   check "rso $command exits 69" status_is 69
   check "rso $command says it is not built" stderr_has "'rso $command' is not built in this version yet"
@@ -162,6 +162,24 @@ check "generate: bad --top-p exits 2" status_is 2
 run "$rso" inspect "$work/model.h5"
 check "inspect shows a model checkpoint" stdout_has "format: rso.model, version 1"
 check "inspect lists parameters with dtype and shape" stdout_has "model.layers.1.self_attn.k_proj.weight  float32 [16 x 32]"
+
+# --- Hugging Face round trip: the imported model samples the same tokens -----------
+run "$rso" export-hf "$work/model.h5" --out "$work/hf"
+check "export-hf exits 0" status_is 0
+check "export-hf writes config.json" [ -s "$work/hf/config.json" ]
+check "export-hf writes model.safetensors" [ -s "$work/hf/model.safetensors" ]
+run "$rso" import-hf "$work/hf" --out "$work/model2.h5"
+check "import-hf exits 0" status_is 0
+run "$rso" generate --model "$work/model2.h5" --in "$work/prompts.jsonl" --out "$work/gen-hf.jsonl" \
+  --num-samples 3 --max-new-tokens 6 --top-k 20 --seed 11
+grep -o '"tokens":\[[^]]*\]' "$work/gen-hf.jsonl" >"$work/tokens-hf"
+check "a model exported and imported again samples the same tokens" cmp -s "$work/tokens1" "$work/tokens-hf"
+printf '\x10\x00\x00\x00\x00\x00\x00\x00{"a":{"dtype":"F32","shape":[9],"data_offsets":[0,36]}}' \
+  >"$work/hf/model.safetensors"
+run "$rso" import-hf "$work/hf" --out "$work/model3.h5"
+check "import-hf of a malformed safetensors file exits 3" status_is 3
+check "import-hf says what is malformed" stderr_has "malformed safetensors file"
+check "import-hf writes nothing on error" [ ! -e "$work/model3.h5" ]
 
 # --- inspect ----------------------------------------------------------------------------
 printf 'not hdf5' >"$work/plain.h5"

@@ -47,6 +47,8 @@ int run_env(DistContext& context, const ConfigOptions& options);
 int run_inspect(DistContext& context, const std::string& path);
 int run_pipeline(DistContext& context, const ConfigOptions& options);
 int run_generate(DistContext& context, const GenerateOptions& options);
+int run_import_hf(DistContext& context, const std::string& directory, const std::string& output);
+int run_export_hf(DistContext& context, const std::string& model_path, const std::string& directory);
 // A command this version does not have yet: validates its config, then
 // says so and fails with exit_code::unavailable (no fake output).
 int run_planned(DistContext& context, const std::string& command, const std::string& delivers,
