@@ -8,6 +8,7 @@
 #include "rso/core/error.hpp"
 #include "rso/io/atomic_file.hpp"
 #include "rso/io/hdf5.hpp"
+#include "rso/model/parameter_loading.hpp"
 
 namespace rso::model {
 
@@ -27,23 +28,6 @@ void visit_options(TransformerOptions& o, Visit&& visit) {
   visit("rms_norm_eps", o.rms_norm_eps());
   visit("tie_embeddings", o.tie_embeddings());
   visit("init_std", o.init_std());
-}
-
-// Names as h5::Dataset::dtype() reports them.
-std::string dtype_name(c10::ScalarType type) {
-  switch (type) {
-    case at::kFloat: return "float32";
-    case at::kDouble: return "float64";
-    case at::kBFloat16: return "bfloat16";
-    case at::kHalf: return "float16";
-    default: return c10::toString(type);
-  }
-}
-
-std::string shape_text(at::IntArrayRef shape) {
-  std::ostringstream out;
-  out << shape;
-  return out.str();
 }
 
 }  // namespace
@@ -99,39 +83,13 @@ Transformer load_model(const std::string& path) {
 
 void load_parameters(Transformer& model, const std::string& path) {
   const h5::File file = h5::File::open(path, kModelFormat, kModelFormatVersion);
-  const h5::Group stored = file.open_group("parameters");
-  const auto stored_names = stored.children();
-  std::set<std::string> unexpected(stored_names.begin(), stored_names.end());
-  std::vector<std::string> problems;
-  std::vector<std::pair<at::Tensor, at::Tensor>> assignments;
-  for (const auto& parameter : model->named_parameters()) {
-    const std::string& name = parameter.key();
-    const at::Tensor& target = parameter.value();
-    if (!unexpected.erase(name)) {
-      problems.push_back("missing " + name);
-      continue;
-    }
-    const h5::Dataset dataset = stored.open_dataset(name);
-    const auto shape = dataset.shape();
-    const std::string dtype = dataset.dtype();
-    const bool same_shape = at::IntArrayRef(shape) == target.sizes();
-    const bool same_dtype = dtype == dtype_name(target.scalar_type());
-    if (!same_shape)
-      problems.push_back(name + ": shape " + shape_text(shape) + " in the file, " + shape_text(target.sizes()) +
-                         " in the model");
-    if (!same_dtype)
-      problems.push_back(name + ": dtype " + dtype + " in the file, " + dtype_name(target.scalar_type()) +
-                         " in the model");
-    if (same_shape && same_dtype) assignments.emplace_back(target, dataset.read_tensor());
+  const h5::Group parameters = file.open_group("parameters");
+  std::map<std::string, StoredTensor> stored;
+  for (const auto& name : parameters.children()) {
+    const h5::Dataset dataset = parameters.open_dataset(name);
+    stored[name] = {dataset.shape(), dataset.dtype(), [&parameters, name] { return parameters.read_tensor(name); }};
   }
-  for (const auto& name : unexpected) problems.push_back("unexpected " + name);
-  if (!problems.empty()) {
-    std::string message = path + " does not fit the model (" + std::to_string(problems.size()) + " problems):";
-    for (const auto& problem : problems) message += "\n  " + problem;
-    RSO_THROW(DataError, message);
-  }
-  at::NoGradGuard no_grad;
-  for (auto& [target, value] : assignments) target.copy_(value);
+  load_named_parameters(*model, stored, path);
 }
 
 }  // namespace rso::model

@@ -12,6 +12,7 @@
 #include "rso/core/error.hpp"
 #include "rso/io/atomic_file.hpp"
 #include "rso/io/safetensors.hpp"
+#include "rso/model/parameter_loading.hpp"
 
 namespace rso::model {
 
@@ -41,8 +42,6 @@ T field(const nlohmann::json& config, const std::string& key, const fs::path& pa
     RSO_THROW(DataError, path.string() + ": \"" + key + "\" has the wrong type");
   }
 }
-
-std::string dtype_text(c10::ScalarType type) { return c10::toString(type); }
 
 }  // namespace
 
@@ -95,41 +94,15 @@ Transformer import_hf(const std::string& directory) {
   // Validate every header before reading any data.
   for (const auto& file : files) read_safetensors_header(file.string());
 
-  std::map<std::string, at::Tensor> stored;
+  std::map<std::string, StoredTensor> stored;
   for (const auto& file : files)
     for (auto& [name, tensor] : read_safetensors(file.string())) {
       if (name.size() >= 19 && name.compare(name.size() - 19, 19, "rotary_emb.inv_freq") == 0) continue;
-      if (!stored.emplace(name, tensor).second) RSO_THROW(DataError, "tensor '" + name + "' appears in two shards");
+      const StoredTensor entry{tensor.sizes().vec(), dtype_name(tensor.scalar_type()), [tensor] { return tensor; }};
+      if (!stored.emplace(name, entry).second) RSO_THROW(DataError, "tensor '" + name + "' appears in two shards");
+      if (name == "model.embed_tokens.weight") model->to(tensor.scalar_type());  // the model takes the stored dtype
     }
-  if (stored.count("model.embed_tokens.weight")) model->to(stored["model.embed_tokens.weight"].scalar_type());
-
-  std::vector<std::string> problems;
-  std::vector<std::pair<at::Tensor, at::Tensor>> assignments;
-  for (const auto& parameter : model->named_parameters()) {
-    const auto it = stored.find(parameter.key());
-    if (it == stored.end()) {
-      problems.push_back("missing " + parameter.key());
-      continue;
-    }
-    const at::Tensor& value = it->second;
-    if (value.sizes() != parameter.value().sizes())
-      problems.push_back(parameter.key() + ": shape " + c10::str(value.sizes()) + " in the files, " +
-                         c10::str(parameter.value().sizes()) + " in the model");
-    else if (value.scalar_type() != parameter.value().scalar_type())
-      problems.push_back(parameter.key() + ": dtype " + dtype_text(value.scalar_type()) + " in the files, " +
-                         dtype_text(parameter.value().scalar_type()) + " in the model");
-    else
-      assignments.emplace_back(parameter.value(), value);
-    stored.erase(it);
-  }
-  for (const auto& [name, tensor] : stored) problems.push_back("unexpected " + name);
-  if (!problems.empty()) {
-    std::string message = directory + " does not fit its config.json (" + std::to_string(problems.size()) + " problems):";
-    for (const auto& problem : problems) message += "\n  " + problem;
-    RSO_THROW(DataError, message);
-  }
-  at::NoGradGuard no_grad;
-  for (auto& [target, value] : assignments) target.copy_(value);
+  load_named_parameters(*model, stored, directory);
   return model;
 }
 
