@@ -1,0 +1,207 @@
+#include "rso/text/gpt2_bpe.hpp"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "rso/core/error.hpp"
+#include "rso/io/utf8.hpp"
+
+namespace rso::text {
+
+namespace {
+
+std::string utf8_of(std::uint32_t code_point) {
+  std::string out;
+  if (code_point < 0x80) {
+    out += static_cast<char>(code_point);
+  } else if (code_point < 0x800) {
+    out += static_cast<char>(0xC0 | (code_point >> 6));
+    out += static_cast<char>(0x80 | (code_point & 0x3F));
+  } else {
+    out += static_cast<char>(0xE0 | (code_point >> 12));
+    out += static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (code_point & 0x3F));
+  }
+  return out;
+}
+
+// Splits UTF-8 text into its code points' byte strings.
+std::vector<std::string> utf8_characters(const std::string& text) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < text.size();) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    const std::size_t length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+    out.push_back(text.substr(i, length));
+    i += length;
+  }
+  return out;
+}
+
+constexpr const char* kGpt2Pattern =
+    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+
+}  // namespace
+
+const std::vector<std::string>& gpt2_byte_symbols() {
+  static const std::vector<std::string> table = [] {
+    std::vector<std::string> symbols(256);
+    std::vector<bool> printable(256, false);
+    for (int b = '!'; b <= '~'; ++b) printable[b] = true;
+    for (int b = 0xA1; b <= 0xAC; ++b) printable[b] = true;
+    for (int b = 0xAE; b <= 0xFF; ++b) printable[b] = true;
+    std::uint32_t next = 256;
+    for (int b = 0; b < 256; ++b) symbols[b] = utf8_of(printable[b] ? static_cast<std::uint32_t>(b) : next++);
+    return symbols;
+  }();
+  return table;
+}
+
+struct Gpt2Tokenizer::Regex {
+  pcre2_code* code = nullptr;
+  ~Regex() { pcre2_code_free(code); }
+};
+
+Gpt2Tokenizer::Gpt2Tokenizer(std::unordered_map<std::string, std::int64_t> vocab, const std::vector<std::string>& merges)
+    : vocab_(std::move(vocab)), regex_(std::make_unique<Regex>()) {
+  std::int64_t largest = -1;
+  for (const auto& [token, id] : vocab_) {
+    if (id < 0) RSO_THROW(DataError, "tokenizer: negative id for token '" + token + "'");
+    largest = std::max(largest, id);
+  }
+  id_to_token_.assign(static_cast<std::size_t>(largest + 1), std::string());
+  for (const auto& [token, id] : vocab_) id_to_token_[static_cast<std::size_t>(id)] = token;
+  for (std::size_t rank = 0; rank < merges.size(); ++rank) {
+    const auto space = merges[rank].find(' ');
+    if (space == std::string::npos || space == 0 || space + 1 == merges[rank].size())
+      RSO_THROW(DataError, "tokenizer: merge " + std::to_string(rank + 1) + " '" + merges[rank] + "' is not 'left right'");
+    merge_rank_.emplace(std::make_pair(merges[rank].substr(0, space), merges[rank].substr(space + 1)), rank);
+  }
+  int error = 0;
+  PCRE2_SIZE offset = 0;
+  regex_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(kGpt2Pattern), PCRE2_ZERO_TERMINATED,
+                               PCRE2_UTF | PCRE2_UCP, &error, &offset, nullptr);
+  if (!regex_->code) RSO_THROW(InternalError, "GPT-2 pre-tokenisation pattern does not compile");
+}
+
+Gpt2Tokenizer::~Gpt2Tokenizer() = default;
+Gpt2Tokenizer::Gpt2Tokenizer(Gpt2Tokenizer&&) noexcept = default;
+
+std::vector<std::string> Gpt2Tokenizer::bpe(const std::string& piece) const {
+  std::vector<std::string> symbols = utf8_characters(piece);
+  while (symbols.size() > 1) {
+    // The adjacent pair with the lowest merge rank, merged everywhere it occurs.
+    std::size_t best_rank = std::numeric_limits<std::size_t>::max();
+    std::pair<std::string, std::string> best;
+    for (std::size_t i = 0; i + 1 < symbols.size(); ++i) {
+      const auto it = merge_rank_.find({symbols[i], symbols[i + 1]});
+      if (it != merge_rank_.end() && it->second < best_rank) best_rank = it->second, best = it->first;
+    }
+    if (best_rank == std::numeric_limits<std::size_t>::max()) break;
+    std::vector<std::string> merged;
+    for (std::size_t i = 0; i < symbols.size(); ++i) {
+      if (i + 1 < symbols.size() && symbols[i] == best.first && symbols[i + 1] == best.second) {
+        merged.push_back(symbols[i] + symbols[i + 1]);
+        ++i;
+      } else {
+        merged.push_back(symbols[i]);
+      }
+    }
+    symbols = std::move(merged);
+  }
+  return symbols;
+}
+
+std::vector<std::int64_t> Gpt2Tokenizer::encode(std::string_view text) const {
+  const std::size_t bad = find_invalid_utf8(text);
+  if (bad != std::string_view::npos)
+    RSO_THROW(DataError, "cannot tokenize: invalid UTF-8 at byte " + std::to_string(bad + 1));
+  std::vector<std::int64_t> ids;
+  pcre2_match_data* match = pcre2_match_data_create_from_pattern(regex_->code, nullptr);
+  std::unique_ptr<pcre2_match_data, decltype(&pcre2_match_data_free)> guard(match, pcre2_match_data_free);
+  const auto& byte_symbols = gpt2_byte_symbols();
+  PCRE2_SIZE start = 0;
+  while (start < text.size()) {
+    const int rc = pcre2_match(regex_->code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), start, 0, match,
+                               nullptr);
+    if (rc < 0) break;  // the pattern matches every character, so this ends the text
+    const PCRE2_SIZE* span = pcre2_get_ovector_pointer(match);
+    std::string mapped;
+    for (PCRE2_SIZE i = span[0]; i < span[1]; ++i) mapped += byte_symbols[static_cast<unsigned char>(text[i])];
+    for (const auto& symbol : bpe(mapped)) {
+      const auto it = vocab_.find(symbol);
+      if (it == vocab_.end()) RSO_THROW(DataError, "tokenizer: '" + symbol + "' is not in the vocabulary");
+      ids.push_back(it->second);
+    }
+    start = span[1] > span[0] ? span[1] : span[1] + 1;
+  }
+  return ids;
+}
+
+std::string Gpt2Tokenizer::decode(const std::vector<std::int64_t>& ids) const {
+  static const std::unordered_map<std::string, unsigned char> symbol_to_byte = [] {
+    std::unordered_map<std::string, unsigned char> map;
+    const auto& symbols = gpt2_byte_symbols();
+    for (int b = 0; b < 256; ++b) map[symbols[static_cast<std::size_t>(b)]] = static_cast<unsigned char>(b);
+    return map;
+  }();
+  std::string out;
+  for (std::int64_t id : ids) {
+    if (id < 0 || id >= vocab_size()) RSO_THROW(DataError, "tokenizer: id " + std::to_string(id) + " out of range");
+    for (const auto& character : utf8_characters(id_to_token_[static_cast<std::size_t>(id)])) {
+      const auto it = symbol_to_byte.find(character);
+      if (it == symbol_to_byte.end()) RSO_THROW(DataError, "tokenizer: token " + std::to_string(id) + " is not byte-level");
+      out += static_cast<char>(it->second);
+    }
+  }
+  return out;
+}
+
+Gpt2Tokenizer Gpt2Tokenizer::from_files(const std::string& encoder_json, const std::string& vocab_bpe) {
+  std::ifstream encoder_in(encoder_json);
+  if (!encoder_in) RSO_THROW(IoError, "cannot open '" + encoder_json + "'");
+  nlohmann::json encoder;
+  try {
+    encoder = nlohmann::json::parse(encoder_in);
+  } catch (const nlohmann::json::exception& e) {
+    RSO_THROW(DataError, "'" + encoder_json + "' is not valid JSON: " + e.what());
+  }
+  std::unordered_map<std::string, std::int64_t> vocab;
+  for (const auto& [token, id] : encoder.items()) vocab[token] = id.get<std::int64_t>();
+  std::ifstream merges_in(vocab_bpe);
+  if (!merges_in) RSO_THROW(IoError, "cannot open '" + vocab_bpe + "'");
+  std::vector<std::string> merges;
+  for (std::string line; std::getline(merges_in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || line.rfind("#version", 0) == 0) continue;
+    merges.push_back(line);
+  }
+  return Gpt2Tokenizer(std::move(vocab), merges);
+}
+
+Gpt2Tokenizer Gpt2Tokenizer::from_tokenizer_json(const std::string& tokenizer_json) {
+  std::ifstream in(tokenizer_json);
+  if (!in) RSO_THROW(IoError, "cannot open '" + tokenizer_json + "'");
+  nlohmann::json json;
+  try {
+    json = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    RSO_THROW(DataError, "'" + tokenizer_json + "' is not valid JSON: " + e.what());
+  }
+  if (!json.contains("model") || json["model"].value("type", "") != "BPE")
+    RSO_THROW(DataError, "'" + tokenizer_json + "' has no BPE model");
+  std::unordered_map<std::string, std::int64_t> vocab;
+  for (const auto& [token, id] : json["model"]["vocab"].items()) vocab[token] = id.get<std::int64_t>();
+  std::vector<std::string> merges;
+  for (const auto& merge : json["model"]["merges"]) {
+    // Older files hold "left right", newer ones ["left", "right"].
+    merges.push_back(merge.is_string() ? merge.get<std::string>()
+                                       : merge[0].get<std::string>() + " " + merge[1].get<std::string>());
+  }
+  return Gpt2Tokenizer(std::move(vocab), merges);
+}
+
+}  // namespace rso::text

@@ -1,0 +1,103 @@
+// GPT-2 byte-level BPE on a vocabulary made here: every byte, plus a few
+// merges whose effect is worked out by hand.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "rso/core/random.hpp"
+#include "rso/text/gpt2_bpe.hpp"
+#include "test_helpers.hpp"
+
+namespace rso::text {
+namespace {
+
+// Ids 0..255 are the byte symbols (id == byte); merged tokens follow.
+std::unordered_map<std::string, std::int64_t> byte_vocab(const std::vector<std::string>& merged) {
+  std::unordered_map<std::string, std::int64_t> vocab;
+  for (int b = 0; b < 256; ++b) vocab[gpt2_byte_symbols()[static_cast<std::size_t>(b)]] = b;
+  for (std::size_t i = 0; i < merged.size(); ++i) vocab[merged[i]] = 256 + static_cast<std::int64_t>(i);
+  return vocab;
+}
+
+const std::string kSpace = "\xc4\xa0";  // U+0120 'Ġ', GPT-2's symbol for the space byte
+
+TEST(Gpt2Bpe, ByteTableIsGpt2s) {
+  const auto& symbols = gpt2_byte_symbols();
+  EXPECT_EQ(symbols['A'], "A");
+  EXPECT_EQ(symbols[' '], kSpace);
+  EXPECT_EQ(symbols['\n'], "\xc4\x8a");  // U+010A 'Ċ'
+  EXPECT_EQ(symbols[0xAD], "\xc5\x83");  // soft hyphen -> U+0143
+  EXPECT_EQ(std::set<std::string>(symbols.begin(), symbols.end()).size(), 256u);
+}
+
+TEST(Gpt2Bpe, MergesApplyInRankOrderWithinPieces) {
+  // Ranks: "l l" < "h e" < "he ll" < "Ġ he".
+  const Gpt2Tokenizer tokenizer(byte_vocab({"ll", "he", "hell", kSpace + "he"}),
+                                {"l l", "h e", "he ll", kSpace + " he"});
+  // "hello" -> h e ll o -> he ll o -> hell o; " hello" -> Ġ h e ll o ->
+  // Ġ he ll o -> (he ll ranks before Ġ he) Ġ hell o.
+  EXPECT_EQ(tokenizer.encode("hello hello"), (std::vector<std::int64_t>{258, 'o', ' ', 258, 'o'}));
+  EXPECT_EQ(tokenizer.decode({258, 'o', ' ', 258, 'o'}), "hello hello");
+  EXPECT_EQ(tokenizer.encode(" he"), (std::vector<std::int64_t>{259}));
+}
+
+TEST(Gpt2Bpe, PreTokenisationKeepsMergesInsidePieces) {
+  // "a Ġ" would merge "a" with the following space, but the regex splits
+  // "a b" into "a" and " b" first.
+  const Gpt2Tokenizer tokenizer(byte_vocab({"a" + kSpace}), {"a " + kSpace});
+  EXPECT_EQ(tokenizer.encode("a b"), (std::vector<std::int64_t>{'a', ' ', 'b'}));
+  // Contractions, numbers and punctuation runs are pieces of their own:
+  // with a merge of "s Ġ", "it's 4" must not join 's' and ' '.
+  const Gpt2Tokenizer contraction(byte_vocab({"s" + kSpace}), {"s " + kSpace});
+  EXPECT_EQ(contraction.encode("it's 4"), (std::vector<std::int64_t>{'i', 't', '\'', 's', ' ', '4'}));
+}
+
+TEST(Gpt2Bpe, RoundTripsArbitraryUtf8) {
+  const Gpt2Tokenizer tokenizer(byte_vocab({"ll", "he", "hell"}), {"l l", "h e", "he ll"});
+  RandomStream stream({4, Stage::test, 0, 0});
+  // Code points from ASCII, Latin-1, combining marks, CJK, emoji, spaces.
+  const std::vector<std::pair<std::uint32_t, std::uint32_t>> ranges = {
+      {0x09, 0x0D}, {0x20, 0x7E}, {0xA0, 0xFF}, {0x300, 0x36F}, {0x4E00, 0x4E50}, {0x1F600, 0x1F64F}, {0x2000, 0x200B}};
+  for (int trial = 0; trial < 300; ++trial) {
+    std::string text;
+    const auto length = stream.below(40);
+    for (std::uint64_t i = 0; i < length; ++i) {
+      const auto& range = ranges[stream.below(ranges.size())];
+      const auto cp = static_cast<std::uint32_t>(range.first + stream.below(range.second - range.first + 1));
+      if (cp < 0x80) text += static_cast<char>(cp);
+      else if (cp < 0x800) text += {static_cast<char>(0xC0 | (cp >> 6)), static_cast<char>(0x80 | (cp & 0x3F))};
+      else if (cp < 0x10000)
+        text += {static_cast<char>(0xE0 | (cp >> 12)), static_cast<char>(0x80 | ((cp >> 6) & 0x3F)),
+                 static_cast<char>(0x80 | (cp & 0x3F))};
+      else
+        text += {static_cast<char>(0xF0 | (cp >> 18)), static_cast<char>(0x80 | ((cp >> 12) & 0x3F)),
+                 static_cast<char>(0x80 | ((cp >> 6) & 0x3F)), static_cast<char>(0x80 | (cp & 0x3F))};
+    }
+    EXPECT_EQ(tokenizer.decode(tokenizer.encode(text)), text) << "trial " << trial;
+  }
+}
+
+TEST(Gpt2Bpe, InvalidInputIsADataError) {
+  const Gpt2Tokenizer tokenizer(byte_vocab({}), {});
+  testing::error_message([&] { tokenizer.encode("ab\xff"); }, ErrorKind::data);
+  testing::error_message([&] { tokenizer.decode({1000}); }, ErrorKind::data);
+}
+
+TEST(Gpt2Bpe, LoadsOpenAiAndHuggingFaceFiles) {
+  testing::TempDir dir;
+  const auto vocab = byte_vocab({"ll", "he", "hell"});
+  nlohmann::json encoder(vocab);
+  testing::write_text(dir / "encoder.json", encoder.dump());
+  testing::write_text(dir / "vocab.bpe", "#version: 0.2\nl l\nh e\nhe ll\n");
+  nlohmann::json hf = {{"model", {{"type", "BPE"}, {"vocab", encoder}, {"merges", {"l l", "h e", {"he", "ll"}}}}}};
+  testing::write_text(dir / "tokenizer.json", hf.dump());
+  const auto openai = Gpt2Tokenizer::from_files((dir / "encoder.json").string(), (dir / "vocab.bpe").string());
+  const auto huggingface = Gpt2Tokenizer::from_tokenizer_json((dir / "tokenizer.json").string());
+  EXPECT_EQ(openai.encode("hello"), (std::vector<std::int64_t>{258, 'o'}));
+  EXPECT_EQ(huggingface.encode("hello"), openai.encode("hello"));
+  EXPECT_EQ(openai.vocab_size(), 259);
+}
+
+}  // namespace
+}  // namespace rso::text
