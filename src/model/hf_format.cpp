@@ -11,6 +11,7 @@
 
 #include "rso/core/error.hpp"
 #include "rso/io/atomic_file.hpp"
+#include "rso/io/json_file.hpp"
 #include "rso/io/safetensors.hpp"
 #include "rso/model/parameter_loading.hpp"
 
@@ -20,15 +21,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-nlohmann::json read_json(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) RSO_THROW(IoError, "cannot open '" + path.string() + "'");
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    RSO_THROW(DataError, "'" + path.string() + "' is not valid JSON: " + e.what());
-  }
-}
+nlohmann::json read_json(const fs::path& path) { return read_json_file(path.string()); }
 
 template <class T>
 T field(const nlohmann::json& config, const std::string& key, const fs::path& path, std::optional<T> fallback = {}) {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rso/core/error.hpp"
+#include "rso/io/json_file.hpp"
 #include "rso/io/utf8.hpp"
 
 namespace rso::text {
@@ -160,17 +161,21 @@ std::string Gpt2Tokenizer::decode(const std::vector<std::int64_t>& ids) const {
   return out;
 }
 
-Gpt2Tokenizer Gpt2Tokenizer::from_files(const std::string& encoder_json, const std::string& vocab_bpe) {
-  std::ifstream encoder_in(encoder_json);
-  if (!encoder_in) RSO_THROW(IoError, "cannot open '" + encoder_json + "'");
-  nlohmann::json encoder;
-  try {
-    encoder = nlohmann::json::parse(encoder_in);
-  } catch (const nlohmann::json::exception& e) {
-    RSO_THROW(DataError, "'" + encoder_json + "' is not valid JSON: " + e.what());
-  }
+namespace {
+// {"token": id, ...} with a clear error for anything else.
+std::unordered_map<std::string, std::int64_t> vocab_from_json(const nlohmann::json& json, const std::string& path) {
+  if (!json.is_object()) RSO_THROW(DataError, "'" + path + "': the vocabulary is not a JSON object");
   std::unordered_map<std::string, std::int64_t> vocab;
-  for (const auto& [token, id] : encoder.items()) vocab[token] = id.get<std::int64_t>();
+  for (const auto& [token, id] : json.items()) {
+    if (!id.is_number_integer()) RSO_THROW(DataError, "'" + path + "': token '" + token + "' has no integer id");
+    vocab[token] = id.get<std::int64_t>();
+  }
+  return vocab;
+}
+}  // namespace
+
+Gpt2Tokenizer Gpt2Tokenizer::from_files(const std::string& encoder_json, const std::string& vocab_bpe) {
+  std::unordered_map<std::string, std::int64_t> vocab = vocab_from_json(read_json_file(encoder_json), encoder_json);
   std::ifstream merges_in(vocab_bpe);
   if (!merges_in) RSO_THROW(IoError, "cannot open '" + vocab_bpe + "'");
   std::vector<std::string> merges;
@@ -183,18 +188,12 @@ Gpt2Tokenizer Gpt2Tokenizer::from_files(const std::string& encoder_json, const s
 }
 
 Gpt2Tokenizer Gpt2Tokenizer::from_tokenizer_json(const std::string& tokenizer_json) {
-  std::ifstream in(tokenizer_json);
-  if (!in) RSO_THROW(IoError, "cannot open '" + tokenizer_json + "'");
-  nlohmann::json json;
-  try {
-    json = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    RSO_THROW(DataError, "'" + tokenizer_json + "' is not valid JSON: " + e.what());
-  }
+  const nlohmann::json json = read_json_file(tokenizer_json);
   if (!json.contains("model") || json["model"].value("type", "") != "BPE")
     RSO_THROW(DataError, "'" + tokenizer_json + "' has no BPE model");
-  std::unordered_map<std::string, std::int64_t> vocab;
-  for (const auto& [token, id] : json["model"]["vocab"].items()) vocab[token] = id.get<std::int64_t>();
+  if (!json["model"].contains("vocab") || !json["model"].contains("merges") || !json["model"]["merges"].is_array())
+    RSO_THROW(DataError, "'" + tokenizer_json + "': the BPE model needs \"vocab\" and a \"merges\" array");
+  std::unordered_map<std::string, std::int64_t> vocab = vocab_from_json(json["model"]["vocab"], tokenizer_json);
   std::vector<std::string> merges;
   for (const auto& merge : json["model"]["merges"]) {
     // Older files hold "left right", newer ones ["left", "right"].

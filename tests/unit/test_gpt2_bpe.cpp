@@ -97,6 +97,23 @@ TEST(Gpt2Bpe, LoadsOpenAiAndHuggingFaceFiles) {
   EXPECT_EQ(openai.encode("hello"), (std::vector<std::int64_t>{258, 'o'}));
   EXPECT_EQ(huggingface.encode("hello"), openai.encode("hello"));
   EXPECT_EQ(openai.vocab_size(), 259);
+
+  testing::write_text(dir / "bad.json", R"({"a": "one"})");
+  EXPECT_NE(testing::error_message(
+                [&] { Gpt2Tokenizer::from_files((dir / "bad.json").string(), (dir / "vocab.bpe").string()); },
+                ErrorKind::data)
+                .find("token 'a' has no integer id"),
+            std::string::npos);
+  testing::write_text(dir / "broken.json", R"({"model": {"type": "BPE", "vocab": {}})");
+  EXPECT_NE(testing::error_message([&] { Gpt2Tokenizer::from_tokenizer_json((dir / "broken.json").string()); },
+                                   ErrorKind::data)
+                .find("is not valid JSON"),
+            std::string::npos);
+  testing::write_text(dir / "no-merges.json", R"({"model": {"type": "BPE", "vocab": {}}})");
+  EXPECT_NE(testing::error_message([&] { Gpt2Tokenizer::from_tokenizer_json((dir / "no-merges.json").string()); },
+                                   ErrorKind::data)
+                .find("\"merges\" array"),
+            std::string::npos);
 }
 
 }  // namespace
