@@ -8,6 +8,7 @@
 #include <string>
 
 #include "rso/core/error.hpp"
+#include "rso/core/random.hpp"
 
 namespace rso::testing {
 
@@ -54,6 +55,31 @@ std::string error_message(F&& f, ErrorKind kind) {
   }
   ADD_FAILURE() << "no exception thrown";
   return {};
+}
+
+// Up to `max_length` code points from ASCII (controls included), Latin-1,
+// combining marks, CJK, emoji and Unicode spaces, as UTF-8.
+inline std::string random_utf8_text(RandomStream& stream, std::uint64_t max_length) {
+  static const std::pair<std::uint32_t, std::uint32_t> ranges[] = {
+      {0x09, 0x0D}, {0x20, 0x7E}, {0xA0, 0xFF}, {0x300, 0x36F}, {0x4E00, 0x4E50}, {0x1F600, 0x1F64F}, {0x2000, 0x200B}};
+  std::string text;
+  const auto length = stream.below(max_length + 1);
+  for (std::uint64_t i = 0; i < length; ++i) {
+    const auto& range = ranges[stream.below(std::size(ranges))];
+    const auto cp = static_cast<std::uint32_t>(range.first + stream.below(range.second - range.first + 1));
+    if (cp < 0x80) {
+      text += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      text += {static_cast<char>(0xC0 | (cp >> 6)), static_cast<char>(0x80 | (cp & 0x3F))};
+    } else if (cp < 0x10000) {
+      text += {static_cast<char>(0xE0 | (cp >> 12)), static_cast<char>(0x80 | ((cp >> 6) & 0x3F)),
+               static_cast<char>(0x80 | (cp & 0x3F))};
+    } else {
+      text += {static_cast<char>(0xF0 | (cp >> 18)), static_cast<char>(0x80 | ((cp >> 12) & 0x3F)),
+               static_cast<char>(0x80 | ((cp >> 6) & 0x3F)), static_cast<char>(0x80 | (cp & 0x3F))};
+    }
+  }
+  return text;
 }
 
 }  // namespace rso::testing
