@@ -30,8 +30,6 @@ struct Planned {
 
 // Commands whose stage is not part of this version yet.
 constexpr Planned kPlanned[] = {
-    {"tokenizer", "train or load a tokenizer (SentencePiece, GPT-2 byte-level BPE)",
-     "SentencePiece and GPT-2 BPE tokenizers"},
     {"sft", "supervised fine-tuning of the policy on (prompt, response) text", "the SFT trainer"},
     {"reward", "train the pointwise or pairwise (ranking) reward model", "reward-model training"},
     {"sample", "generate, score, rejection-sample, pair and label: pairs.h5", "the sampling stage"},
@@ -71,11 +69,15 @@ int run_cli(DistContext& context, int argc, char** argv) {
   auto* generate = app.add_subcommand("generate", "sample continuations of JSONL prompts from a model (KV cache)");
   add_config_options(*generate, generate_options.config);
   generate->add_option("--model", generate_options.model, "model checkpoint (rso.model HDF5)")->required()->type_name("MODEL.h5");
-  generate->add_option("--in", generate_options.input, "prompts: JSONL lines {\"id\", \"prompt_ids\": [...]}")
+  generate->add_option("--in", generate_options.input,
+                       "prompts: JSONL lines {\"id\", \"prompt\": text} or {\"id\", \"prompt_ids\": [...]}")
       ->required()->type_name("FILE");
   generate->add_option("--out", generate_options.output,
-                       "output JSONL: {\"id\", \"samples\": [{\"tokens\", \"logprobs\", \"sampling_logprobs\"}]}")
+                       "output JSONL: {\"id\", \"samples\": [{\"text\", \"tokens\", \"logprobs\", \"sampling_logprobs\"}]}")
       ->required()->type_name("FILE");
+  generate->add_option("--tokenizer", generate_options.tokenizer,
+                       "tokenizer for text prompts and outputs (default: the model's own)")
+      ->type_name("PATH");
   generate->add_option("--max-new-tokens", generate_options.max_new_tokens, "tokens per sample (default: sample.max_new_tokens)");
   generate->add_option("--temperature", generate_options.temperature, "default: sample.temperature");
   generate->add_option("--top-k", generate_options.top_k, "default: sample.top_k; 0 keeps all");
@@ -83,20 +85,58 @@ int run_cli(DistContext& context, int argc, char** argv) {
   generate->add_flag("--greedy", generate_options.greedy, "argmax decoding (ignores temperature, top-k, top-p)");
   generate->add_option("--num-samples", generate_options.num_samples, "samples per prompt (default 1)");
   generate->add_option("--seed", generate_options.seed, "default: run.seed");
-  generate->add_option("--eos-id", generate_options.eos_id, "end-of-sequence token id; -1: none")->capture_default_str();
+  generate->add_option("--eos-id", generate_options.eos_id,
+                       "end-of-sequence token id; -1: none (default: the tokenizer's, else none)");
   generate->add_option("--batch-size", generate_options.batch_size, "prompts per forward batch")->capture_default_str();
   generate->callback([&] { status = run_generate(context, generate_options); });
 
-  std::string hf_directory, hf_model, hf_output;
+  std::string hf_directory, hf_model, hf_output, hf_tokenizer;
   auto* import_hf = app.add_subcommand("import-hf", "import a Hugging Face Llama model (config.json + safetensors)");
   import_hf->add_option("directory", hf_directory, "directory with config.json and model.safetensors (or its index)")
       ->required()->type_name("DIR");
   import_hf->add_option("--out", hf_output, "rso model checkpoint to write")->required()->type_name("MODEL.h5");
-  import_hf->callback([&] { status = run_import_hf(context, hf_directory, hf_output); });
+  import_hf->add_option("--tokenizer", hf_tokenizer,
+                        "tokenizer to store with the model (default: tokenizer.model, tokenizer.json or "
+                        "encoder.json + vocab.bpe in DIR)")
+      ->type_name("PATH");
+  import_hf->callback([&] { status = run_import_hf(context, hf_directory, hf_output, hf_tokenizer); });
   auto* export_hf = app.add_subcommand("export-hf", "export a model as Hugging Face Llama (config.json + safetensors)");
   export_hf->add_option("model", hf_model, "rso model checkpoint")->required()->type_name("MODEL.h5");
   export_hf->add_option("--out", hf_output, "directory to write")->required()->type_name("DIR");
   export_hf->callback([&] { status = run_export_hf(context, hf_model, hf_output); });
+
+  auto* tokenizer = app.add_subcommand("tokenizer", "train a SentencePiece tokenizer; encode or decode with any tokenizer");
+  tokenizer->require_subcommand(1);
+  TokenizerTrainOptions train_options;
+  auto* tokenizer_train = tokenizer->add_subcommand("train", "train a SentencePiece model on a text corpus");
+  tokenizer_train->add_option("--corpus", train_options.corpus, "training text, one sentence per line")
+      ->required()->type_name("FILE");
+  tokenizer_train->add_option("--out", train_options.output, "model to write (PREFIX.model; PREFIX.vocab beside it)")
+      ->required()->type_name("FILE.model");
+  tokenizer_train->add_option("--vocab-size", train_options.vocab_size, "pieces in the vocabulary")->capture_default_str();
+  tokenizer_train->add_option("--model-type", train_options.model_type, "unigram or bpe")
+      ->check(CLI::IsMember({"unigram", "bpe"}))->capture_default_str();
+  tokenizer_train->add_option("--character-coverage", train_options.character_coverage,
+                              "share of the corpus's characters that get pieces; the rest are <unk> or bytes")
+      ->capture_default_str();
+  tokenizer_train->add_flag("--byte-fallback", train_options.byte_fallback,
+                            "spell characters outside the vocabulary as UTF-8 byte pieces instead of <unk>");
+  tokenizer_train->add_option("--spm", train_options.extra, "any other SentencePiece trainer flag; repeatable")
+      ->type_name("FLAG=VALUE");
+  tokenizer_train->callback([&] { status = run_tokenizer_train(context, train_options); });
+  std::string tokenizer_path;
+  std::vector<std::string> tokenizer_inputs;
+  auto* tokenizer_encode = tokenizer->add_subcommand("encode", "print the ids (and pieces) of each TEXT as JSON");
+  tokenizer_encode->add_option("--tokenizer", tokenizer_path, "a .model, tokenizer.json, directory or rso model")
+      ->required()->type_name("PATH");
+  tokenizer_encode->add_option("text", tokenizer_inputs, "texts to encode")->required();
+  tokenizer_encode->callback([&] { status = run_tokenizer_encode(context, tokenizer_path, tokenizer_inputs); });
+  std::vector<std::int64_t> decode_ids;
+  auto* tokenizer_decode = tokenizer->add_subcommand("decode", "print the text of the token ids ID... as JSON");
+  tokenizer_decode->add_option("--tokenizer", tokenizer_path, "a .model, tokenizer.json, directory or rso model")
+      ->required()->type_name("PATH");
+  tokenizer_decode->add_option("ids", decode_ids, "token ids")->required()->type_name("ID");
+  tokenizer_decode->callback([&] { status = run_tokenizer_decode(context, tokenizer_path, decode_ids); });
 
   auto* inspect = app.add_subcommand("inspect", "summarise a file rso wrote (HDF5): format, groups, datasets");
   inspect->add_option("file", inspect_path, "HDF5 file")->required()->type_name("FILE");

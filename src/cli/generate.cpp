@@ -14,6 +14,8 @@
 #include "rso/io/jsonl.hpp"
 #include "rso/model/checkpoint.hpp"
 #include "rso/model/generate.hpp"
+#include "rso/io/utf8.hpp"
+#include "rso/text/tokenizer_files.hpp"
 
 namespace rso::cli {
 
@@ -25,8 +27,10 @@ struct PromptRecord {
 };
 
 // Reads and checks every record. All ranks read the whole file, so they
-// all see the same errors and the same count before sharding.
-std::vector<PromptRecord> read_prompts(const std::string& path, std::int64_t vocab_size) {
+// all see the same errors and the same count before sharding. Text prompts
+// go through `tokenizer` (nullptr when there is none).
+std::vector<PromptRecord> read_prompts(const std::string& path, std::int64_t vocab_size,
+                                       const text::Tokenizer* tokenizer) {
   std::vector<PromptRecord> all;
   JsonlReader reader(path);
   while (reader.next()) {
@@ -34,19 +38,31 @@ std::vector<PromptRecord> read_prompts(const std::string& path, std::int64_t voc
     if (!record.has("id")) record.fail("id", "missing");
     PromptRecord prompt;
     prompt.id = nlohmann::ordered_json::parse(record.json()["id"].dump());
-    if (!record.has("prompt_ids")) {
-      if (record.has("prompt"))
-        record.fail("prompt", "text prompts need a tokenizer, which this version does not have yet; give "
-                              "\"prompt_ids\"");
-      record.fail("prompt_ids", "missing");
+    if (record.has("prompt_ids") && record.has("prompt"))
+      record.fail("prompt", "give either \"prompt\" (text) or \"prompt_ids\", not both");
+    if (record.has("prompt")) {
+      if (tokenizer == nullptr)
+        record.fail("prompt", "text prompts need a tokenizer: the model has none; give --tokenizer or \"prompt_ids\"");
+      try {
+        prompt.tokens = tokenizer->encode(record.string("prompt"));
+      } catch (const DataError& error) {
+        record.fail("prompt", error.message());
+      }
+      for (std::int64_t id : prompt.tokens)
+        if (id >= vocab_size)
+          record.fail("prompt", "the tokenizer gives id " + std::to_string(id) + ", beyond the model's vocabulary of " +
+                                    std::to_string(vocab_size));
+    } else if (record.has("prompt_ids")) {
+      for (double value : record.numbers("prompt_ids")) {
+        if (value != std::floor(value) || value < 0 || value >= static_cast<double>(vocab_size))
+          record.fail("prompt_ids", "token " + std::to_string(value) + " is not an id below the vocabulary size " +
+                                        std::to_string(vocab_size));
+        prompt.tokens.push_back(static_cast<std::int64_t>(value));
+      }
+    } else {
+      record.fail("prompt", "missing (give \"prompt\" text or \"prompt_ids\")");
     }
-    for (double value : record.numbers("prompt_ids")) {
-      if (value != std::floor(value) || value < 0 || value >= static_cast<double>(vocab_size))
-        record.fail("prompt_ids", "token " + std::to_string(value) + " is not an id below the vocabulary size " +
-                                      std::to_string(vocab_size));
-      prompt.tokens.push_back(static_cast<std::int64_t>(value));
-    }
-    if (prompt.tokens.empty()) record.fail("prompt_ids", "empty");
+    if (prompt.tokens.empty()) record.fail(record.has("prompt") ? "prompt" : "prompt_ids", "empty");
     all.push_back(std::move(prompt));
   }
   return all;
@@ -76,9 +92,14 @@ int run_generate(DistContext& context, const GenerateOptions& options) {
 
   model::Transformer policy = context.agree([&] { return model::load_model(options.model); });
   policy->to(context.device());
-  sampling.eos_id = options.eos_id;
-  const std::vector<PromptRecord> all =
-      context.agree([&] { return read_prompts(options.input, policy->options().vocab_size()); });
+  const std::unique_ptr<text::Tokenizer> tokenizer = context.agree([&]() -> std::unique_ptr<text::Tokenizer> {
+    if (!options.tokenizer.empty()) return text::make_tokenizer(tokenizer_from(options.tokenizer));
+    const auto stored = model::read_model_tokenizer(options.model);
+    return stored ? text::make_tokenizer(*stored) : nullptr;
+  });
+  sampling.eos_id = options.eos_id.value_or(tokenizer ? tokenizer->eos_id() : -1);
+  const std::vector<PromptRecord> all = context.agree(
+      [&] { return read_prompts(options.input, policy->options().vocab_size(), tokenizer.get()); });
   // Contiguous shards by global line index; the index keys the random streams.
   const std::uint64_t total = all.size();
   const auto rank = static_cast<std::uint64_t>(context.rank()), size = static_cast<std::uint64_t>(context.size());
@@ -103,6 +124,9 @@ int run_generate(DistContext& context, const GenerateOptions& options) {
         line["samples"] = nlohmann::ordered_json::array();
         for (const auto& sample : samples[i - begin]) {
           nlohmann::ordered_json entry;
+          // The text is for reading; tokens are exact (a byte-level sample may
+          // end inside a character, shown as U+FFFD).
+          if (tokenizer) entry["text"] = replace_invalid_utf8(tokenizer->decode(sample.tokens));
           entry["tokens"] = sample.tokens;
           entry["logprobs"] = sample.policy_logprobs;
           entry["sampling_logprobs"] = sample.sampling_logprobs;

@@ -9,12 +9,16 @@
 
 namespace rso::cli {
 
-int run_import_hf(DistContext& context, const std::string& directory, const std::string& output) {
+int run_import_hf(DistContext& context, const std::string& directory, const std::string& output,
+                  const std::string& tokenizer_path) {
   context.agree([&] {
     if (!context.is_root()) return;
     model::Transformer model = model::import_hf(directory);
-    model::save_model(model, output);
-    spdlog::info("imported {} -> {}", directory, output);
+    const auto tokenizer =
+        tokenizer_path.empty() ? text::find_tokenizer_files(directory) : text::read_tokenizer_files(tokenizer_path);
+    model::save_model(model, output, tokenizer ? &*tokenizer : nullptr);
+    spdlog::info("imported {} -> {} ({})", directory, output,
+                 tokenizer ? "tokenizer: " + tokenizer->kind : std::string("no tokenizer found"));
   });
   return exit_code::ok;
 }
@@ -24,7 +28,10 @@ int run_export_hf(DistContext& context, const std::string& model_path, const std
     if (!context.is_root()) return;
     model::Transformer model = model::load_model(model_path);
     model::export_hf(model, directory);
-    spdlog::info("exported {} -> {}/config.json, model.safetensors", model_path, directory);
+    const auto tokenizer = model::read_model_tokenizer(model_path);
+    if (tokenizer) text::write_tokenizer_files(*tokenizer, directory);
+    spdlog::info("exported {} -> {}/config.json, model.safetensors{}", model_path, directory,
+                 tokenizer ? " and the tokenizer" : "");
   });
   return exit_code::ok;
 }

@@ -33,3 +33,23 @@ std::size_t find_invalid_utf8(std::string_view text) {
 }
 
 }  // namespace rso
+
+namespace rso {
+
+std::string replace_invalid_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  while (!text.empty()) {
+    const std::size_t bad = find_invalid_utf8(text);
+    if (bad == std::string_view::npos) {
+      out += text;
+      break;
+    }
+    out += text.substr(0, bad);
+    out += "\xEF\xBF\xBD";  // U+FFFD for the offending byte; resume after it
+    text.remove_prefix(bad + 1);
+  }
+  return out;
+}
+
+}  // namespace rso

@@ -32,7 +32,7 @@ void visit_options(TransformerOptions& o, Visit&& visit) {
 
 }  // namespace
 
-void save_model(Transformer& model, const std::string& path) {
+void save_model(Transformer& model, const std::string& path, const text::TokenizerFiles* tokenizer) {
   AtomicPath pending(path);
   {
     h5::File file = h5::File::create(pending.temp_path().string(), kModelFormat, kModelFormatVersion);
@@ -47,6 +47,12 @@ void save_model(Transformer& model, const std::string& path) {
     h5::Group parameters = file.create_group("parameters");
     at::NoGradGuard no_grad;
     for (const auto& parameter : model->named_parameters()) parameters.write_tensor(parameter.key(), parameter.value());
+    if (tokenizer != nullptr) {
+      if (const auto size = text::make_tokenizer(*tokenizer)->vocab_size(); size > model->options().vocab_size())
+        RSO_THROW(DataError, "the tokenizer has " + std::to_string(size) + " tokens but the model's vocabulary only " +
+                                 std::to_string(model->options().vocab_size()));
+      write_tokenizer_group(file, "tokenizer", *tokenizer);
+    }
     file.close();
   }
   pending.commit();
@@ -79,6 +85,12 @@ Transformer load_model(const std::string& path) {
   model->to(embed.scalar_type());
   load_parameters(model, path);
   return model;
+}
+
+std::optional<text::TokenizerFiles> read_model_tokenizer(const std::string& path) {
+  const h5::File file = h5::File::open(path, kModelFormat, kModelFormatVersion);
+  if (!file.has("tokenizer")) return std::nullopt;
+  return text::read_tokenizer_group(file, "tokenizer");
 }
 
 void load_parameters(Transformer& model, const std::string& path) {

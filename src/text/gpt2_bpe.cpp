@@ -3,7 +3,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#include <fstream>
+#include <sstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 
@@ -75,6 +75,7 @@ Gpt2Tokenizer::Gpt2Tokenizer(std::unordered_map<std::string, std::int64_t> vocab
   }
   id_to_token_.assign(static_cast<std::size_t>(largest + 1), std::string());
   for (const auto& [token, id] : vocab_) id_to_token_[static_cast<std::size_t>(id)] = token;
+  if (const auto it = vocab_.find("<|endoftext|>"); it != vocab_.end()) end_of_text_id_ = it->second;
   for (std::size_t rank = 0; rank < merges.size(); ++rank) {
     const auto space = merges[rank].find(' ');
     if (space == std::string::npos || space == 0 || space + 1 == merges[rank].size())
@@ -174,10 +175,11 @@ std::unordered_map<std::string, std::int64_t> vocab_from_json(const nlohmann::js
 }
 }  // namespace
 
-Gpt2Tokenizer Gpt2Tokenizer::from_files(const std::string& encoder_json, const std::string& vocab_bpe) {
-  std::unordered_map<std::string, std::int64_t> vocab = vocab_from_json(read_json_file(encoder_json), encoder_json);
-  std::ifstream merges_in(vocab_bpe);
-  if (!merges_in) RSO_THROW(IoError, "cannot open '" + vocab_bpe + "'");
+Gpt2Tokenizer Gpt2Tokenizer::from_texts(const std::string& encoder_json, const std::string& vocab_bpe,
+                                        const std::string& encoder_source) {
+  std::unordered_map<std::string, std::int64_t> vocab =
+      vocab_from_json(parse_json_text(encoder_json, encoder_source), encoder_source);
+  std::istringstream merges_in(vocab_bpe);
   std::vector<std::string> merges;
   for (std::string line; std::getline(merges_in, line);) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -187,20 +189,44 @@ Gpt2Tokenizer Gpt2Tokenizer::from_files(const std::string& encoder_json, const s
   return Gpt2Tokenizer(std::move(vocab), merges);
 }
 
-Gpt2Tokenizer Gpt2Tokenizer::from_tokenizer_json(const std::string& tokenizer_json) {
-  const nlohmann::json json = read_json_file(tokenizer_json);
-  if (!json.contains("model") || json["model"].value("type", "") != "BPE")
-    RSO_THROW(DataError, "'" + tokenizer_json + "' has no BPE model");
+Gpt2Tokenizer Gpt2Tokenizer::from_files(const std::string& encoder_json, const std::string& vocab_bpe) {
+  return from_texts(read_file_bytes(encoder_json), read_file_bytes(vocab_bpe), encoder_json);
+}
+
+Gpt2Tokenizer Gpt2Tokenizer::from_tokenizer_json_text(const std::string& text, const std::string& source) {
+  const nlohmann::json json = parse_json_text(text, source);
+  if (!json.is_object() || !json.contains("model") || !json["model"].is_object() ||
+      json["model"].value("type", "") != "BPE")
+    RSO_THROW(DataError, "'" + source + "' has no BPE model");
   if (!json["model"].contains("vocab") || !json["model"].contains("merges") || !json["model"]["merges"].is_array())
-    RSO_THROW(DataError, "'" + tokenizer_json + "': the BPE model needs \"vocab\" and a \"merges\" array");
-  std::unordered_map<std::string, std::int64_t> vocab = vocab_from_json(json["model"]["vocab"], tokenizer_json);
+    RSO_THROW(DataError, "'" + source + "': the BPE model needs \"vocab\" and a \"merges\" array");
+  std::unordered_map<std::string, std::int64_t> vocab = vocab_from_json(json["model"]["vocab"], source);
   std::vector<std::string> merges;
   for (const auto& merge : json["model"]["merges"]) {
     // Older files hold "left right", newer ones ["left", "right"].
-    merges.push_back(merge.is_string() ? merge.get<std::string>()
-                                       : merge[0].get<std::string>() + " " + merge[1].get<std::string>());
+    if (merge.is_string()) {
+      merges.push_back(merge.get<std::string>());
+    } else if (merge.is_array() && merge.size() == 2 && merge[0].is_string() && merge[1].is_string()) {
+      merges.push_back(merge[0].get<std::string>() + " " + merge[1].get<std::string>());
+    } else {
+      RSO_THROW(DataError, "'" + source + "': merge " + std::to_string(merges.size() + 1) +
+                               " is neither \"left right\" nor [\"left\", \"right\"]");
+    }
+  }
+  // Special tokens ("added_tokens") live outside the BPE vocabulary.
+  if (json.contains("added_tokens") && json["added_tokens"].is_array()) {
+    for (const auto& added : json["added_tokens"]) {
+      if (!added.is_object() || !added.contains("id") || !added["id"].is_number_integer() ||
+          !added.contains("content") || !added["content"].is_string())
+        RSO_THROW(DataError, "'" + source + "': an entry of \"added_tokens\" lacks an integer id or its content");
+      vocab.emplace(added["content"].get<std::string>(), added["id"].get<std::int64_t>());
+    }
   }
   return Gpt2Tokenizer(std::move(vocab), merges);
+}
+
+Gpt2Tokenizer Gpt2Tokenizer::from_tokenizer_json(const std::string& tokenizer_json) {
+  return from_tokenizer_json_text(read_file_bytes(tokenizer_json), tokenizer_json);
 }
 
 }  // namespace rso::text

@@ -11,6 +11,7 @@
 
 #include "rso/core/config.hpp"
 #include "rso/dist/dist_context.hpp"
+#include "rso/text/tokenizer_files.hpp"
 
 namespace rso::cli {
 
@@ -29,8 +30,18 @@ struct GenerateOptions {
   std::optional<std::int64_t> top_k, max_new_tokens, num_samples;
   std::optional<std::uint64_t> seed;
   bool greedy = false;
-  std::int64_t eos_id = -1;
+  std::string tokenizer;                // --tokenizer: overrides the model's own
+  std::optional<std::int64_t> eos_id;  // unset: the tokenizer's end-of-sequence id
   std::int64_t batch_size = 8;
+};
+
+struct TokenizerTrainOptions {
+  std::string corpus, output;  // --corpus FILE (one text per line), --out PREFIX.model
+  std::int64_t vocab_size = 8000;
+  std::string model_type = "unigram";
+  double character_coverage = 0.9995;
+  bool byte_fallback = false;
+  std::vector<std::string> extra;  // --spm FLAG=VALUE, passed to SentencePiece
 };
 
 // Loads and validates the config on every rank (errors agreed, reported once).
@@ -40,6 +51,10 @@ Config resolve_config(const DistContext& context, const ConfigOptions& options);
 // and logs its hash.
 void record_config(const DistContext& context, const Config& config);
 
+// The tokenizer at `path`: an rso model checkpoint's own, a SentencePiece
+// .model, a tokenizer.json or a directory of tokenizer files.
+text::TokenizerFiles tokenizer_from(const std::string& path);
+
 // Entry point: parses argv and runs the chosen command; returns the exit status.
 int run_cli(DistContext& context, int argc, char** argv);
 
@@ -47,7 +62,12 @@ int run_env(DistContext& context, const ConfigOptions& options);
 int run_inspect(DistContext& context, const std::string& path);
 int run_pipeline(DistContext& context, const ConfigOptions& options);
 int run_generate(DistContext& context, const GenerateOptions& options);
-int run_import_hf(DistContext& context, const std::string& directory, const std::string& output);
+int run_import_hf(DistContext& context, const std::string& directory, const std::string& output,
+                  const std::string& tokenizer);
+int run_tokenizer_train(DistContext& context, const TokenizerTrainOptions& options);
+// Print one JSON line {"text", "ids"} per text, or for the ids.
+int run_tokenizer_encode(DistContext& context, const std::string& tokenizer, const std::vector<std::string>& texts);
+int run_tokenizer_decode(DistContext& context, const std::string& tokenizer, const std::vector<std::int64_t>& ids);
 int run_export_hf(DistContext& context, const std::string& model_path, const std::string& directory);
 // A command this version does not have yet: validates its config, then
 // says so and fails with exit_code::unavailable (no fake output).

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace rso {
@@ -11,5 +12,9 @@ namespace rso {
 std::size_t find_invalid_utf8(std::string_view text);
 
 inline bool is_valid_utf8(std::string_view text) { return find_invalid_utf8(text) == std::string_view::npos; }
+
+// `text` with each byte that starts an invalid sequence replaced by U+FFFD
+// (for display: a sample cut mid-character by a byte-level tokenizer).
+std::string replace_invalid_utf8(std::string_view text);
 
 }  // namespace rso

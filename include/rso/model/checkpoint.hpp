@@ -6,20 +6,27 @@
 //   /parameters/<name>      one dataset per parameter, Hugging Face names
 //                           ("model.layers.0.self_attn.q_proj.weight"), stored
 //                           in the parameter's own dtype
+//   /tokenizer              optional: @kind and the tokenizer's files as uint8
+//                           datasets (see rso/text/tokenizer_files.hpp)
 // Files are written to a temporary and renamed into place, so a checkpoint
 // on disk is always whole. Readable with h5py or h5dump; `rso inspect` shows it.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "rso/model/transformer.hpp"
+#include "rso/text/tokenizer_files.hpp"
 
 namespace rso::model {
 
 constexpr const char* kModelFormat = "rso.model";
 constexpr std::int64_t kModelFormatVersion = 1;
 
-void save_model(Transformer& model, const std::string& path);
+void save_model(Transformer& model, const std::string& path, const text::TokenizerFiles* tokenizer = nullptr);
+
+// The tokenizer stored with a checkpoint, if any.
+std::optional<text::TokenizerFiles> read_model_tokenizer(const std::string& path);
 
 // The options stored in a checkpoint.
 TransformerOptions read_model_options(const std::string& path);

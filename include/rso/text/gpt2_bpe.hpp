@@ -25,10 +25,17 @@ class Gpt2Tokenizer : public Tokenizer {
 
   static Gpt2Tokenizer from_files(const std::string& encoder_json, const std::string& vocab_bpe);
   static Gpt2Tokenizer from_tokenizer_json(const std::string& tokenizer_json);
+  // The same from file contents; the sources name them in errors.
+  static Gpt2Tokenizer from_texts(const std::string& encoder_json, const std::string& vocab_bpe,
+                                  const std::string& encoder_source);
+  static Gpt2Tokenizer from_tokenizer_json_text(const std::string& text, const std::string& source);
 
   std::vector<std::int64_t> encode(std::string_view text) const override;
   std::string decode(const std::vector<std::int64_t>& ids) const override;
   std::int64_t vocab_size() const override { return static_cast<std::int64_t>(id_to_token_.size()); }
+  // GPT-2 has one special token, "<|endoftext|>", which ends and separates texts.
+  std::int64_t bos_id() const override { return end_of_text_id_; }
+  std::int64_t eos_id() const override { return end_of_text_id_; }
 
   Gpt2Tokenizer(Gpt2Tokenizer&&) noexcept;
 
@@ -37,6 +44,7 @@ class Gpt2Tokenizer : public Tokenizer {
 
   std::unordered_map<std::string, std::int64_t> vocab_;
   std::vector<std::string> id_to_token_;
+  std::int64_t end_of_text_id_ = -1;
   std::map<std::pair<std::string, std::string>, std::size_t> merge_rank_;
   struct Regex;
   std::unique_ptr<Regex> regex_;
