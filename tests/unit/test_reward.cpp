@@ -3,7 +3,9 @@
 
 #include <cmath>
 
+#include "rso/model/checkpoint.hpp"
 #include "rso/model/reward.hpp"
+#include "test_helpers.hpp"
 
 namespace rso::model {
 namespace {
@@ -79,6 +81,30 @@ TEST(RewardModel, ParameterNamesFollowHuggingFaceSequenceClassification) {
   EXPECT_NE(std::find(names.begin(), names.end(), "score.weight"), names.end());
   EXPECT_NE(std::find(names.begin(), names.end(), "model.layers.1.mlp.down_proj.weight"), names.end());
   EXPECT_EQ(model->named_parameters()["score.weight"].sizes(), (at::IntArrayRef{1, 16}));
+}
+
+TEST(RewardModel, CheckpointsRoundTripBitwiseWithTheirHead) {
+  testing::TempDir dir;
+  RewardModel model = small_reward_model();
+  const RewardHead head{"ranking", {{29, 3}, {30}}};
+  const std::string path = (dir / "ranker.h5").string();
+  save_reward_model(model, path, head);
+  RewardHead loaded_head;
+  RewardModel loaded = load_reward_model(path, &loaded_head);
+  EXPECT_EQ(loaded_head.kind, "ranking");
+  EXPECT_EQ(loaded_head.separators.before_first, head.separators.before_first);
+  EXPECT_EQ(loaded_head.separators.before_second, head.separators.before_second);
+  for (const auto& parameter : model->named_parameters()) {
+    const at::Tensor other = loaded->named_parameters()[parameter.key()];
+    EXPECT_EQ(other.scalar_type(), at::kDouble);
+    EXPECT_TRUE(at::equal(other, parameter.value())) << parameter.key();
+  }
+  // A reward model is not a policy, and the reverse.
+  EXPECT_NE(testing::error_message([&] { load_model(path); }, ErrorKind::data).find("LlamaForSequenceClassification"),
+            std::string::npos);
+  Transformer policy(model->options());
+  save_model(policy, (dir / "policy.h5").string());
+  testing::error_message([&] { load_reward_model((dir / "policy.h5").string()); }, ErrorKind::data);
 }
 
 }  // namespace
