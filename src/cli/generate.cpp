@@ -91,7 +91,7 @@ int run_generate(DistContext& context, const GenerateOptions& options) {
   });
 
   model::Transformer policy = context.agree([&] { return model::load_model(options.model); });
-  policy->to(context.device());
+  policy->to(context.device(), context.compute_dtype());
   const std::unique_ptr<text::Tokenizer> tokenizer = context.agree([&]() -> std::unique_ptr<text::Tokenizer> {
     if (!options.tokenizer.empty()) return text::make_tokenizer(tokenizer_from(options.tokenizer));
     const auto stored = model::read_model_tokenizer(options.model);

@@ -52,6 +52,9 @@ void DistContext::configure(const DistConfig& config) {
   agree([&] {
     choose_device(config);
     set_threads(config);
+    const bool bfloat16 = config.precision == Precision::bfloat16 ||
+                          (config.precision == Precision::automatic && device_.is_cuda());
+    compute_dtype_ = bfloat16 ? c10::ScalarType::BFloat16 : c10::ScalarType::Float;
   });
   agree([&] { choose_backend(config); });
 }

@@ -158,6 +158,20 @@ TEST(SequenceLogprob, SumsResponseTokensOnly) {
   EXPECT_EQ(result.per_token.ne(0).sum().item<std::int64_t>(), 5);  // 2 + 3 response tokens
 }
 
+TEST(SequenceLogprob, Bfloat16StaysCloseToFloat64) {
+  // The precision CUDA runs use by default: the same weights rounded to
+  // bfloat16 (8 significant bits) give per-token log-probs within 0.1 nat on
+  // this tiny model, whose log-probs are around -3.
+  Transformer reference = make_model(tiny(), at::kDouble);
+  Transformer reduced = make_model(tiny(), at::kBFloat16);
+  const PromptResponseBatch batch = pack_prompt_response({{1, 2, 3}, {4}}, {{5, 6}, {7, 8, 9}}, 0);
+  at::NoGradGuard no_grad;
+  const at::Tensor exact = sequence_logprob(reference, batch).per_token;
+  const at::Tensor approximate = sequence_logprob(reduced, batch).per_token;
+  EXPECT_EQ(approximate.scalar_type(), at::kFloat);  // log-probs come back in float32
+  EXPECT_LT((approximate.to(at::kDouble) - exact).abs().max().item<double>(), 0.1);
+}
+
 TEST(SequenceLogprob, GradientsMatchFiniteDifferencesInFloat64) {
   Transformer model = make_model(tiny(/*tied=*/true, 2), at::kDouble, 11);
   const PromptResponseBatch batch = pack_prompt_response({{1, 2, 3}, {4, 5}}, {{6, 7}, {8, 9, 10}}, 0);

@@ -33,8 +33,13 @@ enum class CollectiveBackend { automatic, mpi, nccl };
 constexpr EnumNames<CollectiveBackend, 3> kCollectiveBackendNames{
     {{CollectiveBackend::automatic, "auto"}, {CollectiveBackend::mpi, "mpi"}, {CollectiveBackend::nccl, "nccl"}}};
 
+enum class Precision { automatic, float32, bfloat16 };
+constexpr EnumNames<Precision, 3> kPrecisionNames{
+    {{Precision::automatic, "auto"}, {Precision::float32, "float32"}, {Precision::bfloat16, "bfloat16"}}};
+
 struct DistConfig {
   DeviceKind device = DeviceKind::automatic;
+  Precision precision = Precision::automatic;
   CollectiveBackend backend = CollectiveBackend::automatic;
   std::int64_t threads = 0;
 
@@ -42,6 +47,9 @@ struct DistConfig {
   void visit(V& v) {
     v.operational("device", device, kDeviceKindNames,
                   "auto: one GPU per local rank when CUDA is available, else CPU");
+    v.operational("precision", precision, kPrecisionNames,
+                  "weights and activations of model forwards; auto: bfloat16 on CUDA, float32 on CPU "
+                  "(norms, softmax statistics and sampling are float32 either way)");
     v.operational("backend", backend, kCollectiveBackendNames,
                   "tensor collectives; auto: NCCL when every rank has its own GPU, else MPI");
     v.operational("threads", threads, "torch threads per rank; 0: the cores this rank may use",

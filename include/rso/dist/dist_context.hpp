@@ -9,6 +9,7 @@
 #pragma once
 
 #include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
 
 #include <boost/mpi/communicator.hpp>
 #include <exception>
@@ -55,6 +56,8 @@ class DistContext {
   const boost::mpi::communicator& world() const { return world_; }
 
   c10::Device device() const { return device_; }
+  // The dtype model forwards run in (dist.precision resolved for the device).
+  c10::ScalarType compute_dtype() const { return compute_dtype_; }
   // Human-readable device name, e.g. "cpu (4 threads)" or "cuda:1 NVIDIA H100".
   const std::string& device_description() const { return device_description_; }
   // mpi or nccl (never automatic once configured).
@@ -114,6 +117,7 @@ class DistContext {
   std::string host_;
   c10::Device device_{c10::kCPU};
   std::string device_description_ = "cpu";
+  c10::ScalarType compute_dtype_ = c10::ScalarType::Float;
   CollectiveBackend backend_ = CollectiveBackend::mpi;
   int torch_threads_ = 1;
 
