@@ -33,7 +33,6 @@ constexpr Planned kPlanned[] = {
     {"sft", "supervised fine-tuning of the policy on (prompt, response) text", "the SFT trainer"},
     {"reward", "train the pointwise or pairwise (ranking) reward model", "reward-model training"},
     {"sample", "generate, score, rejection-sample, pair and label: pairs.h5", "the sampling stage"},
-    {"select", "statistical rejection sampling over given candidates (JSONL)", "rejection sampling (Algorithm 1)"},
     {"train", "preference optimisation (sigmoid-norm, hinge-norm, hinge, sigmoid)", "the preference trainer"},
     {"eval", "win rates, reward and KL of a policy against the SFT policy", "evaluation"},
 };
@@ -104,6 +103,28 @@ int run_cli(DistContext& context, int argc, char** argv) {
   export_hf->add_option("model", hf_model, "rso model checkpoint")->required()->type_name("MODEL.h5");
   export_hf->add_option("--out", hf_output, "directory to write")->required()->type_name("DIR");
   export_hf->callback([&] { status = run_export_hf(context, hf_model, hf_output); });
+
+  SelectOptions select_options;
+  auto* select = app.add_subcommand("select", "statistical rejection sampling (Algorithm 1) over given candidates (JSONL)");
+  add_config_options(*select, select_options.config);
+  select->add_option("--in", select_options.input,
+                     "candidates: JSONL lines {\"id\", \"prompt\", \"responses\": [...], \"rewards\": [...]}")
+      ->required()->type_name("FILE");
+  select->add_option("--out", select_options.output,
+                     "selection: {\"id\", \"prompt\", \"accepted\": [indices in acceptance order], \"rounds\"}")
+      ->required()->type_name("FILE");
+  select->add_option("--beta", select_options.beta, "beta of pi* ∝ pi_sft exp(r / beta) (default: sample.beta)");
+  select->add_option("--num-samples", select_options.num_samples, "n_d accepted per prompt (default: sample.num_samples)");
+  select->add_option("--seed", select_options.seed, "default: run.seed");
+  select->add_option("--pairs", select_options.pairs, "first-round or tournament (default: sample.pairs)")
+      ->type_name("STRATEGY");
+  select->add_option("--pairs-out", select_options.pairs_output,
+                     "also write labelled pairs {\"prompt\", \"chosen\", \"rejected\"} (higher reward chosen)")
+      ->type_name("FILE");
+  select->add_flag("--collapse-duplicates", select_options.collapse_duplicates,
+                   "sample among distinct responses only (biased toward responses pi_sft finds improbable; off by "
+                   "default)");
+  select->callback([&] { status = run_select(context, select_options); });
 
   auto* tokenizer = app.add_subcommand("tokenizer", "train a SentencePiece tokenizer; encode or decode with any tokenizer");
   tokenizer->require_subcommand(1);

@@ -10,6 +10,7 @@
 
 #include "rso/cli/commands.hpp"
 #include "rso/core/error.hpp"
+#include "rso/dist/sharded_output.hpp"
 #include "rso/io/atomic_file.hpp"
 #include "rso/io/jsonl.hpp"
 #include "rso/model/checkpoint.hpp"
@@ -102,13 +103,13 @@ int run_generate(DistContext& context, const GenerateOptions& options) {
       [&] { return read_prompts(options.input, policy->options().vocab_size(), tokenizer.get()); });
   // Contiguous shards by global line index; the index keys the random streams.
   const std::uint64_t total = all.size();
-  const auto rank = static_cast<std::uint64_t>(context.rank()), size = static_cast<std::uint64_t>(context.size());
-  const std::uint64_t first_index = total * rank / size;
-  const std::vector<PromptRecord> mine(all.begin() + static_cast<std::ptrdiff_t>(first_index),
-                                       all.begin() + static_cast<std::ptrdiff_t>(total * (rank + 1) / size));
+  const ShardRange range = shard_range(total, context.rank(), context.size());
+  const std::uint64_t first_index = range.begin;
+  const std::vector<PromptRecord> mine(all.begin() + static_cast<std::ptrdiff_t>(range.begin),
+                                       all.begin() + static_cast<std::ptrdiff_t>(range.end));
 
   // Each rank writes its part; rank 0 joins the parts in rank order.
-  const std::string part = options.output + ".part-" + std::to_string(context.rank());
+  const std::string part = shard_part_path(options.output, context.rank());
   const auto started = std::chrono::steady_clock::now();
   auto last_report = started;
   context.agree([&] {
@@ -145,21 +146,8 @@ int run_generate(DistContext& context, const GenerateOptions& options) {
     }
     writer.commit();
   });
-  context.agree([&] {
-    if (!context.is_root()) return;
-    AtomicFileWriter joined(options.output);
-    for (int r = 0; r < context.size(); ++r) {
-      const std::string name = options.output + ".part-" + std::to_string(r);
-      std::ifstream in(name, std::ios::binary);
-      if (!in) RSO_THROW(IoError, "cannot read '" + name + "' (is the output directory shared by all ranks?)");
-      std::string buffer(1 << 20, '\0');
-      while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0)
-        joined.write(std::string_view(buffer.data(), static_cast<std::size_t>(in.gcount())));
-    }
-    joined.commit();
-    for (int r = 0; r < context.size(); ++r) std::filesystem::remove(options.output + ".part-" + std::to_string(r));
-    spdlog::info("generate: {} prompts x {} samples -> {}", total, num_samples, options.output);
-  });
+  join_shard_parts(context, options.output);
+  if (context.is_root()) spdlog::info("generate: {} prompts x {} samples -> {}", total, num_samples, options.output);
   return exit_code::ok;
 }
 

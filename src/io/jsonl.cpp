@@ -12,6 +12,38 @@
 namespace rso {
 
 namespace {
+// Python's json module writes NaN, Infinity and -Infinity as bare words,
+// which JSON does not allow. They are quoted (outside strings) so that the
+// record parses and numbers() can report the value with its field.
+std::string quote_non_finite_literals(const std::string& line) {
+  std::string out;
+  bool in_string = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (in_string) {
+      out += c;
+      if (c == '\\' && i + 1 < line.size()) out += line[++i];
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    bool replaced = false;
+    for (const char* word : {"-Infinity", "Infinity", "NaN"}) {
+      const std::size_t length = std::strlen(word);
+      if (line.compare(i, length, word) == 0) {
+        out += '"';
+        out += word;
+        out += '"';
+        i += length - 1;
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) out += c;
+  }
+  return out;
+}
+
 const char* type_name(const nlohmann::json& value) {
   if (value.is_number_integer() || value.is_number_unsigned()) return "integer";
   if (value.is_number_float()) return "number";
@@ -79,6 +111,14 @@ std::vector<double> JsonlRecord::numbers(const std::string& field) const {
   std::vector<double> out;
   out.reserve(value.size());
   for (std::size_t i = 0; i < value.size(); ++i) {
+    if (value[i].is_string()) {  // a quoted non-finite literal (see quote_non_finite_literals)
+      const std::string word = value[i].get<std::string>();
+      if (word == "NaN") out.push_back(NAN);
+      else if (word == "Infinity") out.push_back(INFINITY);
+      else if (word == "-Infinity") out.push_back(-INFINITY);
+      else fail(field, "element " + std::to_string(i) + ": expected a number, got string");
+      continue;
+    }
     if (!value[i].is_number())
       fail(field, "element " + std::to_string(i) + ": expected a number, got " + type_name(value[i]));
     out.push_back(value[i].get<double>());
@@ -94,6 +134,17 @@ JsonlReader::JsonlReader(std::string path) : path_(std::move(path)), in_(path_, 
 
 JsonlReader::~JsonlReader() = default;
 
+bool JsonlReader::skip() {
+  while (std::getline(in_, line_)) {
+    ++line_number_;
+    if (line_.find_first_not_of(" \t\r") == std::string::npos) continue;
+    ++records_;
+    return true;
+  }
+  if (in_.bad()) RSO_THROW(IoError, "read error in '" + path_ + "' after line " + std::to_string(line_number_));
+  return false;
+}
+
 bool JsonlReader::next() {
   while (std::getline(in_, line_)) {
     ++line_number_;
@@ -105,7 +156,12 @@ bool JsonlReader::next() {
                                std::to_string(bad + 1) + " of the line");
     nlohmann::json parsed;
     try {
-      parsed = nlohmann::json::parse(line_);
+      try {
+        parsed = nlohmann::json::parse(line_);
+      } catch (const nlohmann::json::parse_error&) {
+        if (line_.find("NaN") == std::string::npos && line_.find("Infinity") == std::string::npos) throw;
+        parsed = nlohmann::json::parse(quote_non_finite_literals(line_));
+      }
     } catch (const nlohmann::json::parse_error& e) {
       // e.byte is the 1-based offset within the line; keep the parser's
       // own explanation, which follows "column N: " in its message.

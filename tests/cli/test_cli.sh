@@ -85,7 +85,7 @@ check "3 ranks: config error exits 2" status_is 2
 check "3 ranks: config error reported once" [ "$(stderr_count "cannot open config file")" -eq 1 ]
 
 # --- commands not built yet say so and fail, producing nothing ---------------------
-for command in sft reward sample select train eval; do
+for command in sft reward sample train eval; do
   run "$rso" "$command" --run-dir "$work/planned"
   check "rso $command exits 69" status_is 69
   check "rso $command says it is not built" stderr_has "'rso $command' is not built in this version yet"
@@ -180,6 +180,41 @@ run "$rso" import-hf "$work/hf" --out "$work/model3.h5"
 check "import-hf of a malformed safetensors file exits 3" status_is 3
 check "import-hf says what is malformed" stderr_has "malformed safetensors file"
 check "import-hf writes nothing on error" [ ! -e "$work/model3.h5" ]
+
+# --- select: Algorithm 1 over given candidates, the same bytes on any rank count -----
+for i in $(seq 0 10); do
+  printf '{"id": %d, "prompt": "prompt %d", "responses": [' "$i" "$i"
+  for j in 0 1 2 3 4 5; do printf '%s"response %d-%d"' "$([ "$j" -gt 0 ] && echo ,)" "$i" "$j"; done
+  printf '], "rewards": ['
+  for j in 0 1 2 3 4 5; do printf '%s%d.%d' "$([ "$j" -gt 0 ] && echo ,)" "$(((i * 7 + j * 3) % 5))" "$j"; done
+  printf ']}\n'
+done >"$work/candidates.jsonl"
+for ranks in 1 2 3; do
+  run mpi "$ranks" "$rso" select --in "$work/candidates.jsonl" --out "$work/selected$ranks.jsonl" --beta 0.5 \
+    --num-samples 4 --seed 5 --pairs tournament --pairs-out "$work/pairs$ranks.jsonl"
+  check "select on $ranks ranks exits 0" status_is 0
+  check "select on $ranks ranks writes one line per prompt" [ "$(wc -l <"$work/selected$ranks.jsonl")" -eq 11 ]
+  check "select on $ranks ranks: tournament of 4 gives 3 pairs per prompt" [ "$(wc -l <"$work/pairs$ranks.jsonl")" -eq 33 ]
+done
+check "select: 1 and 2 ranks write the same bytes" cmp -s "$work/selected1.jsonl" "$work/selected2.jsonl"
+check "select: 1 and 3 ranks write the same bytes" cmp -s "$work/selected1.jsonl" "$work/selected3.jsonl"
+check "select: pairs are the same on 1 and 3 ranks" cmp -s "$work/pairs1.jsonl" "$work/pairs3.jsonl"
+check "select: accepted holds 4 distinct indices" \
+  [ "$(grep -c '"accepted":\[[0-5],[0-5],[0-5],[0-5]\],"rounds":[1-9]' "$work/selected1.jsonl")" -eq 11 ]
+check "select: pairs are {prompt, chosen, rejected}" \
+  [ "$(grep -c '^{"prompt":"prompt [0-9]*","chosen":"response [0-9-]*","rejected":"response [0-9-]*"}$' "$work/pairs1.jsonl")" -eq 33 ]
+run "$rso" select --in "$work/candidates.jsonl" --out "$work/sel-fr.jsonl" --num-samples 4 --pairs first-round \
+  --pairs-out "$work/pairs-fr.jsonl"
+check "select: first-round gives n_d/2 pairs per prompt" [ "$(wc -l <"$work/pairs-fr.jsonl")" -eq 22 ]
+run "$rso" select --in "$work/candidates.jsonl" --out "$work/sel-all.jsonl" --num-samples 9
+check "select: n_d above the candidates takes all and says so once" [ "$(stderr_count "all of theirs were accepted")" -eq 1 ]
+printf '{"id": "p1", "prompt": "x", "responses": ["a", "b"], "rewards": [0.5, NaN]}\n' >"$work/nan.jsonl"
+run mpi 2 "$rso" select --in "$work/nan.jsonl" --out "$work/x.jsonl"
+check "select: a NaN reward exits 3" status_is 3
+check "select: a NaN reward names the prompt" stderr_has 'reward 1 of prompt "p1" is NaN'
+run "$rso" select --in "$work/candidates.jsonl" --out "$work/x.jsonl" --beta 0
+check "select: beta 0 exits 2" status_is 2
+check "select: no output on error" [ ! -e "$work/x.jsonl" ]
 
 # --- tokenizers: train through the SentencePiece helper, text in and out -------------
 for i in $(seq 1 400); do

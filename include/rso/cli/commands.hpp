@@ -35,6 +35,16 @@ struct GenerateOptions {
   std::int64_t batch_size = 8;
 };
 
+struct SelectOptions {
+  ConfigOptions config;
+  std::string input, output, pairs_output;
+  std::optional<double> beta;
+  std::optional<std::int64_t> num_samples;
+  std::optional<std::uint64_t> seed;
+  std::string pairs;                 // "first-round" or "tournament"; empty: sample.pairs
+  bool collapse_duplicates = false;  // sample only distinct responses
+};
+
 struct TokenizerTrainOptions {
   std::string corpus, output;  // --corpus FILE (one text per line), --out PREFIX.model
   std::int64_t vocab_size = 8000;
@@ -64,6 +74,7 @@ int run_pipeline(DistContext& context, const ConfigOptions& options);
 int run_generate(DistContext& context, const GenerateOptions& options);
 int run_import_hf(DistContext& context, const std::string& directory, const std::string& output,
                   const std::string& tokenizer);
+int run_select(DistContext& context, const SelectOptions& options);
 int run_tokenizer_train(DistContext& context, const TokenizerTrainOptions& options);
 // Print one JSON line {"text", "ids"} per text, or for the ids.
 int run_tokenizer_encode(DistContext& context, const std::string& tokenizer, const std::vector<std::string>& texts);

@@ -28,6 +28,8 @@ class JsonlRecord {
   double number(const std::string& field) const;
   bool boolean(const std::string& field) const;
   std::vector<std::string> strings(const std::string& field) const;
+  // Python's NaN, Infinity and -Infinity literals come back as such; callers
+  // that need finite values check.
   std::vector<double> numbers(const std::string& field) const;
   const nlohmann::json& json() const { return json_; }
 
@@ -52,6 +54,9 @@ class JsonlReader {
 
   // Advances to the next record; false at the end of the file.
   bool next();
+  // Advances past the next record without parsing it (another rank's shard);
+  // false at the end of the file.
+  bool skip();
   // The current record; valid until the next call to next().
   JsonlRecord record() const;
   std::size_t line_number() const { return line_number_; }
