@@ -32,7 +32,6 @@ struct Planned {
 constexpr Planned kPlanned[] = {
     {"sft", "supervised fine-tuning of the policy on (prompt, response) text", "the SFT trainer"},
     {"reward", "train the pointwise or pairwise (ranking) reward model", "reward-model training"},
-    {"sample", "generate, score, rejection-sample, pair and label: pairs.h5", "the sampling stage"},
     {"train", "preference optimisation (sigmoid-norm, hinge-norm, hinge, sigmoid)", "the preference trainer"},
     {"eval", "win rates, reward and KL of a policy against the SFT policy", "evaluation"},
 };
@@ -103,6 +102,16 @@ int run_cli(DistContext& context, int argc, char** argv) {
   export_hf->add_option("model", hf_model, "rso model checkpoint")->required()->type_name("MODEL.h5");
   export_hf->add_option("--out", hf_output, "directory to write")->required()->type_name("DIR");
   export_hf->callback([&] { status = run_export_hf(context, hf_model, hf_output); });
+
+  ConfigOptions sample_options;
+  std::int64_t sample_max_blocks = -1;
+  auto* sample = app.add_subcommand(
+      "sample", "generate n_c candidates, score, rejection-sample n_d, pair, label: <run.dir>/sample/block-*.h5");
+  add_config_options(*sample, sample_options);
+  sample->add_option("--max-blocks", sample_max_blocks,
+                     "stop after about this many blocks (exit 75; run again to continue); -1: no limit")
+      ->capture_default_str();
+  sample->callback([&] { status = run_sample(context, sample_options, sample_max_blocks); });
 
   SelectOptions select_options;
   auto* select = app.add_subcommand("select", "statistical rejection sampling (Algorithm 1) over given candidates (JSONL)");

@@ -321,10 +321,21 @@ bool Group::has(const std::string& name) const {
   return true;
 }
 
+// Objects carry no modification times, so that the same content gives the
+// same bytes (rank-count invariance is checked on whole files).
+namespace {
+Handle untimed(hid_t property_class) {
+  Handle properties(RSO_H5(H5Pcreate(property_class), "creating property list"));
+  RSO_H5(H5Pset_obj_track_times(properties.get(), 0), "disabling object times");
+  return properties;
+}
+}  // namespace
+
 Group Group::create_group(const std::string& name) {
   const std::string path = child_where(where_, name);
   Handle links = intermediate_groups();
-  return Group(Handle(RSO_H5(H5Gcreate2(id(), name.c_str(), links.get(), H5P_DEFAULT, H5P_DEFAULT),
+  Handle properties = untimed(H5P_GROUP_CREATE);
+  return Group(Handle(RSO_H5(H5Gcreate2(id(), name.c_str(), links.get(), properties.get(), H5P_DEFAULT),
                              "creating group " + path)),
                path);
 }
@@ -332,7 +343,8 @@ Group Group::create_group(const std::string& name) {
 Dataset Group::create_dataset(const std::string& name, hid_t type, hid_t space) {
   const std::string path = child_where(where_, name);
   Handle links = intermediate_groups();
-  return Dataset(Handle(RSO_H5(H5Dcreate2(id(), name.c_str(), type, space, links.get(), H5P_DEFAULT, H5P_DEFAULT),
+  Handle properties = untimed(H5P_DATASET_CREATE);
+  return Dataset(Handle(RSO_H5(H5Dcreate2(id(), name.c_str(), type, space, links.get(), properties.get(), H5P_DEFAULT),
                                "creating dataset " + path)),
                  path);
 }

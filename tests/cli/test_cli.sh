@@ -85,7 +85,7 @@ check "3 ranks: config error exits 2" status_is 2
 check "3 ranks: config error reported once" [ "$(stderr_count "cannot open config file")" -eq 1 ]
 
 # --- commands not built yet say so and fail, producing nothing ---------------------
-for command in sft reward sample train eval; do
+for command in sft reward train eval; do
   run "$rso" "$command" --run-dir "$work/planned"
   check "rso $command exits 69" status_is 69
   check "rso $command says it is not built" stderr_has "'rso $command' is not built in this version yet"
@@ -215,6 +215,53 @@ check "select: a NaN reward names the prompt" stderr_has 'reward 1 of prompt "p1
 run "$rso" select --in "$work/candidates.jsonl" --out "$work/x.jsonl" --beta 0
 check "select: beta 0 exits 2" status_is 2
 check "select: no output on error" [ ! -e "$work/x.jsonl" ]
+
+# --- sample: the sampling stage, resumable, the same files on any rank count -------
+"$make_test_model" "$work/reward.h5" 6 - pointwise
+"$make_test_model" "$work/ranker.h5" 7 - ranking
+# Bitwise comparisons hold at a fixed thread count per rank (BLAS splits sums by threads).
+sample_flags=(--set sample.prompts="$work/prompts.jsonl" --set sample.policy="$work/model.h5"
+  --set sample.num_candidates=8 --set sample.num_samples=4 --set sample.max_new_tokens=5
+  --set sample.block_size=2 --set dist.threads=1 --set sample.pairs=tournament)
+for ranks in 1 2 3; do
+  run mpi "$ranks" "$rso" sample --run-dir "$work/sample$ranks" "${sample_flags[@]}" --set sample.reward_model="$work/ranker.h5"
+  check "sample on $ranks ranks exits 0" status_is 0
+  check "sample on $ranks ranks writes 4 blocks for 7 prompts" [ "$(ls "$work/sample$ranks/sample/"block-*.h5 | wc -l)" -eq 4 ]
+  check "sample on $ranks ranks writes stats" grep -q '"first_round_acceptance"' "$work/sample$ranks/sample/stats.json"
+done
+same_blocks() { for f in "$1"/block-*.h5; do cmp -s "$f" "$2/$(basename "$f")" || return 1; done; }
+check "sample: 1 and 2 ranks write the same blocks" same_blocks "$work/sample1/sample" "$work/sample2/sample"
+check "sample: 1 and 3 ranks write the same blocks" same_blocks "$work/sample1/sample" "$work/sample3/sample"
+run "$rso" inspect "$work/sample1/sample/block-000000.h5"
+check "sample: blocks are rso.samples files" stdout_has "format: rso.samples, version 1"
+check "sample: tournament of 4 gives 3 pairs per prompt (2 prompts a block)" \
+  [ "$(h5dump -d /pairs/prompt "$work/sample1/sample/block-000000.h5" | grep -c 'SIMPLE { ( 6 )')" -eq 1 ]
+run mpi 2 "$rso" sample --run-dir "$work/resumed" "${sample_flags[@]}" --set sample.reward_model="$work/ranker.h5" \
+  --max-blocks 1
+check "sample stopped by --max-blocks exits 75" status_is 75
+check "sample stopped early leaves blocks to do" [ "$(ls "$work/resumed/sample/"block-*.h5 | wc -l)" -eq 2 ]
+run mpi 3 "$rso" sample --run-dir "$work/resumed" "${sample_flags[@]}" --set sample.reward_model="$work/ranker.h5"
+check "sample resumed on 3 ranks exits 0" status_is 0
+check "sample resumed says what was done before" stderr_has "2 done before, 2 to do"
+check "sample resumed gives the uninterrupted blocks" same_blocks "$work/sample1/sample" "$work/resumed/sample"
+run "$rso" sample --run-dir "$work/resumed" "${sample_flags[@]}" --set sample.reward_model="$work/ranker.h5" \
+  --set sample.beta=0.3
+check "sample with other parameters over old output exits 2" status_is 2
+check "sample says which parameters differ" stderr_has "was written for config_hash"
+run "$rso" sample --run-dir "$work/sft-rank" "${sample_flags[@]}" --set sample.reward_model="$work/reward.h5" \
+  --set sample.source=sft-sample-rank --set sample.pairs=first-round
+check "sample sft-sample-rank exits 0" status_is 0
+check "sample sft-sample-rank: n_d/2 pairs per prompt" grep -q '"pairs": 14' "$work/sft-rank/sample/stats.json"
+printf '{"prompt_ids": [1, 2], "chosen_ids": [3, 4], "rejected_ids": [5]}\n{"prompt_ids": [6], "chosen_ids": [7], "rejected_ids": [8, 9]}\n' \
+  >"$work/human.jsonl"
+run mpi 2 "$rso" sample --run-dir "$work/direct" "${sample_flags[@]}" --set sample.source=direct \
+  --set sample.human_pairs="$work/human.jsonl"
+check "sample direct exits 0" status_is 0
+check "sample direct keeps the given pairs" grep -q '"pairs": 2' "$work/direct/sample/stats.json"
+run "$rso" sample --run-dir "$work/missing" "${sample_flags[@]}" --set sample.reward_model="$work/absent.h5"
+check "sample without its reward model exits 4" status_is 4
+run "$rso" sample --run-dir "$work/wrong" "${sample_flags[@]}" --set sample.reward_model="$work/model.h5"
+check "sample with a policy as reward model exits 3" status_is 3
 
 # --- tokenizers: train through the SentencePiece helper, text in and out -------------
 for i in $(seq 1 400); do

@@ -85,7 +85,13 @@ constexpr EnumNames<PairSource, 3> kPairSourceNames{{{PairSource::direct, "direc
                                                      {PairSource::sft_sample_rank, "sft-sample-rank"},
                                                      {PairSource::rso_sample_rank, "rso-sample-rank"}}};
 
+enum class LabelRule { argmax, bernoulli };
+constexpr EnumNames<LabelRule, 2> kLabelRuleNames{{{LabelRule::argmax, "argmax"}, {LabelRule::bernoulli, "bernoulli"}}};
+
 struct SampleConfig {
+  std::string prompts, policy, reward_model, human_pairs, output;
+  std::int64_t block_size = 4;
+  LabelRule label = LabelRule::argmax;
   std::int64_t num_candidates = 64;
   std::int64_t num_samples = 8;
   double beta = 0.5;
@@ -109,6 +115,17 @@ struct SampleConfig {
     v.param("pairs", pairs, kPairStrategyNames,
             "first-round: n_d/2 disjoint pairs; tournament: n_d-1 games, winners advance");
     v.param("source", source, kPairSourceNames, "where preference pairs come from");
+    v.param("label", label, kLabelRuleNames,
+            "pair labels from the reward model's P(y1 ≻ y2): argmax, or a Bernoulli draw");
+    v.operational("prompts", prompts,
+                  "prompts JSONL ({\"id\", \"prompt\"} or {\"id\", \"prompt_ids\"}); empty: <run.dir>/data/prompts.jsonl");
+    v.operational("policy", policy, "SFT policy checkpoint; empty: <run.dir>/sft/model.h5");
+    v.operational("reward_model", reward_model, "reward or ranking model checkpoint; empty: <run.dir>/reward/model.h5");
+    v.operational("human_pairs", human_pairs,
+                  "given pairs for source=direct ({\"prompt\", \"chosen\", \"rejected\"}); empty: "
+                  "<run.dir>/data/pairs.jsonl");
+    v.operational("output", output, "sample shards and manifest; empty: <run.dir>/sample");
+    v.operational("block_size", block_size, "prompts per shard file (the unit of work and of restart)", at_least(1));
   }
 };
 

@@ -1,0 +1,518 @@
+#include "rso/select/sample_stage.hpp"
+
+#include <ATen/ATen.h>
+#include <boost/mpi/collectives.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "rso/core/error.hpp"
+#include "rso/io/atomic_file.hpp"
+#include "rso/io/json_file.hpp"
+#include "rso/io/jsonl.hpp"
+#include "rso/model/batching.hpp"
+#include "rso/model/checkpoint.hpp"
+#include "rso/model/generate.hpp"
+#include "rso/model/logprob.hpp"
+#include "rso/model/reward.hpp"
+#include "rso/select/pairing.hpp"
+#include "rso/select/rejection_sampling.hpp"
+#include "rso/select/sample_shard.hpp"
+
+namespace rso::select {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::int64_t kScoreChunk = 64;  // rows per reward / log-prob forward
+constexpr std::size_t kRoundHistogram = 8;  // acceptance counted for rounds 1..8
+
+struct Paths {
+  std::string prompts, policy, reward_model, human_pairs, output;
+};
+
+Paths resolve_paths(const Config& config) {
+  const fs::path run(config.run.dir);
+  auto or_default = [&](const std::string& value, const fs::path& fallback) {
+    return value.empty() ? (run / fallback).string() : value;
+  };
+  return {or_default(config.sample.prompts, "data/prompts.jsonl"), or_default(config.sample.policy, "sft/model.h5"),
+          or_default(config.sample.reward_model, "reward/model.h5"),
+          or_default(config.sample.human_pairs, "data/pairs.jsonl"), or_default(config.sample.output, "sample")};
+}
+
+// One prompt, or one given pair (direct), as token ids.
+struct Record {
+  std::vector<std::int64_t> prompt, chosen, rejected;
+};
+
+std::vector<std::int64_t> tokens_of(const JsonlRecord& record, const std::string& field,
+                                    const text::Tokenizer* tokenizer, std::int64_t vocab_size) {
+  std::vector<std::int64_t> ids;
+  const std::string id_field = field + "_ids";
+  if (record.has(id_field)) {
+    for (double value : record.numbers(id_field)) {
+      if (value != std::floor(value) || value < 0 || value >= static_cast<double>(vocab_size))
+        record.fail(id_field, "token " + std::to_string(value) + " is not an id below the vocabulary size " +
+                                  std::to_string(vocab_size));
+      ids.push_back(static_cast<std::int64_t>(value));
+    }
+  } else {
+    if (tokenizer == nullptr)
+      record.fail(field, "text needs a tokenizer and the policy has none; give \"" + id_field + "\"");
+    try {
+      ids = tokenizer->encode(record.string(field));
+    } catch (const DataError& error) {
+      record.fail(field, error.message());
+    }
+  }
+  if (ids.empty() && field == "prompt") record.fail(field, "empty");
+  return ids;
+}
+
+std::vector<Record> read_records(const std::string& path, bool pairs, const text::Tokenizer* tokenizer,
+                                 std::int64_t vocab_size) {
+  std::vector<Record> records;
+  JsonlReader reader(path);
+  while (reader.next()) {
+    const JsonlRecord record = reader.record();
+    Record r;
+    r.prompt = tokens_of(record, "prompt", tokenizer, vocab_size);
+    if (pairs) {
+      r.chosen = tokens_of(record, "chosen", tokenizer, vocab_size);
+      r.rejected = tokens_of(record, "rejected", tokenizer, vocab_size);
+      if (r.chosen.empty() || r.rejected.empty()) record.fail("chosen", "a given pair needs two non-empty responses");
+    }
+    records.push_back(std::move(r));
+  }
+  return records;
+}
+
+std::string token_key(const std::vector<std::int64_t>& tokens) {
+  return std::string(reinterpret_cast<const char*>(tokens.data()), tokens.size() * sizeof(std::int64_t));
+}
+
+// Sums over one rank's blocks; the layout is the reduction's.
+struct Tally {
+  enum : std::size_t { prompts, candidates, reward_sum, accepted, rounds, rate_sum, pairs, tokens, first_visited, size };
+  std::vector<double> values = std::vector<double>(size + kRoundHistogram, 0.0);
+  double& operator[](std::size_t i) { return values[i]; }
+  double& accepted_in_round(std::size_t round) { return values[size + std::min(round, kRoundHistogram - 1)]; }
+};
+
+class BlockSampler {
+ public:
+  BlockSampler(const Config& config, DistContext& context, model::Transformer& policy,
+               model::RewardModel* reward, const model::RewardHead& head)
+      : config_(config), context_(context), policy_(policy), reward_(reward), head_(head) {}
+
+  SampleShard run(const std::vector<Record>& records, std::int64_t first, std::int64_t count, Tally& tally,
+                  double& max_reward) {
+    SampleShard shard;
+    shard.source = std::string(enum_name(config_.sample.source, kPairSourceNames));
+    shard.first_prompt = first;
+    shard.num_prompts = count;
+    for (std::int64_t p = first; p < first + count; ++p) {
+      shard.prompt_index.push_back(p);
+      shard.prompt_tokens.push_back(records[static_cast<std::size_t>(p)].prompt);
+    }
+    if (config_.sample.source == PairSource::direct) {
+      for (std::int64_t p = first; p < first + count; ++p) {
+        const Record& r = records[static_cast<std::size_t>(p)];
+        add_pair(shard, p, r.prompt, r.chosen, r.rejected, -1, -1, 1.0);
+      }
+    } else {
+      sample_and_pair(shard, tally, max_reward);
+    }
+    fill_sft_logprobs(shard);
+    tally[Tally::prompts] += static_cast<double>(count);
+    tally[Tally::pairs] += static_cast<double>(shard.pair_prompt.size());
+    return shard;
+  }
+
+ private:
+  static void add_pair(SampleShard& shard, std::int64_t prompt, const std::vector<std::int64_t>& prompt_tokens,
+                       const std::vector<std::int64_t>& chosen, const std::vector<std::int64_t>& rejected,
+                       std::int64_t chosen_row, std::int64_t rejected_row, double probability) {
+    shard.pair_prompt.push_back(prompt);
+    shard.pair_prompt_tokens.push_back(prompt_tokens);
+    shard.pair_chosen_tokens.push_back(chosen);
+    shard.pair_rejected_tokens.push_back(rejected);
+    shard.pair_chosen_candidate.push_back(chosen_row);
+    shard.pair_rejected_candidate.push_back(rejected_row);
+    shard.pair_chosen_probability.push_back(probability);
+  }
+
+  bool ranking() const { return head_.kind == "ranking"; }
+
+  // Rewards of responses to prompts: the pointwise head on "x y", or the
+  // ranking model's logit rho(x, y, y_b) against the prompt's baseline.
+  std::vector<double> score(const TokenLists& prompts, const TokenLists& responses, const TokenLists& baselines) {
+    std::vector<double> rewards;
+    at::NoGradGuard no_grad;
+    for (std::size_t begin = 0; begin < prompts.size(); begin += kScoreChunk) {
+      const std::size_t end = std::min(prompts.size(), begin + kScoreChunk);
+      const TokenLists p(prompts.begin() + static_cast<std::ptrdiff_t>(begin), prompts.begin() + static_cast<std::ptrdiff_t>(end));
+      const TokenLists y(responses.begin() + static_cast<std::ptrdiff_t>(begin), responses.begin() + static_cast<std::ptrdiff_t>(end));
+      at::Tensor scores;
+      if (ranking()) {
+        const TokenLists b(baselines.begin() + static_cast<std::ptrdiff_t>(begin), baselines.begin() + static_cast<std::ptrdiff_t>(end));
+        scores = model::reward_from_ranking(*reward_, p, y, b, head_.separators, 0);
+      } else {
+        TokenLists rows;
+        for (std::size_t i = 0; i < p.size(); ++i) {
+          rows.push_back(p[i]);
+          rows.back().insert(rows.back().end(), y[i].begin(), y[i].end());
+        }
+        auto [ids, mask] = model::left_pad(rows, 0);
+        scores = (*reward_)->forward(ids.to(context_.device()), mask.to(context_.device()));
+      }
+      const at::Tensor values = scores.to(at::kCPU, at::kDouble).contiguous();
+      rewards.insert(rewards.end(), values.data_ptr<double>(), values.data_ptr<double>() + values.numel());
+    }
+    return rewards;
+  }
+
+  void sample_and_pair(SampleShard& shard, Tally& tally, double& max_reward) {
+    const SampleConfig& sc = config_.sample;
+    const bool rso = sc.source == PairSource::rso_sample_rank;
+    const std::int64_t n = rso ? sc.num_candidates : sc.num_samples;
+    model::SamplingOptions sampling;
+    sampling.temperature = sc.temperature;
+    sampling.top_k = sc.top_k;
+    sampling.top_p = sc.top_p;
+    sampling.max_new_tokens = sc.max_new_tokens;
+    sampling.eos_id = eos_id_;
+    std::vector<model::PromptToSample> batch;
+    for (std::size_t i = 0; i < shard.prompt_index.size(); ++i)
+      batch.push_back({shard.prompt_tokens[i], static_cast<std::uint64_t>(shard.prompt_index[i])});
+    // Candidate n (one past the last) is the ranking model's baseline y_b.
+    const auto samples = model::generate(policy_, batch, ranking() ? n + 1 : n, sampling, config_.run.seed);
+
+    TokenLists prompts, responses, baselines;
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      for (std::int64_t c = 0; c < n; ++c) {
+        prompts.push_back(shard.prompt_tokens[i]);
+        responses.push_back(samples[i][static_cast<std::size_t>(c)].tokens);
+        if (ranking()) baselines.push_back(samples[i][static_cast<std::size_t>(n)].tokens);
+        tally[Tally::tokens] += static_cast<double>(responses.back().size());
+      }
+    const std::vector<double> rewards = score(prompts, responses, baselines);
+
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const auto index = static_cast<std::uint64_t>(shard.prompt_index[i]);
+      const std::size_t row0 = shard.candidate_tokens.size();
+      std::vector<double> prompt_rewards(rewards.begin() + static_cast<std::ptrdiff_t>(i * n),
+                                         rewards.begin() + static_cast<std::ptrdiff_t>((i + 1) * n));
+      std::vector<std::string> keys;
+      for (std::int64_t c = 0; c < n; ++c) {
+        shard.candidate_prompt.push_back(static_cast<std::int64_t>(i));
+        shard.candidate_tokens.push_back(responses[i * n + c]);
+        shard.candidate_reward.push_back(prompt_rewards[static_cast<std::size_t>(c)]);
+        shard.candidate_accepted.push_back(-1);
+        keys.push_back(token_key(responses[i * n + c]));
+      }
+      for (std::size_t c = 0; c < prompt_rewards.size(); ++c)
+        if (!std::isfinite(prompt_rewards[c]))
+          RSO_THROW(NumericError, "the reward model scored candidate " + std::to_string(c) + " of prompt " +
+                                      std::to_string(index) + " as " + std::to_string(prompt_rewards[c]));
+      std::vector<std::size_t> accepted;
+      if (rso) {
+        RandomStream stream({config_.run.seed, Stage::reject, index, 0});
+        const RejectionSamplingResult result =
+            rejection_sample(prompt_rewards, sc.beta, static_cast<std::size_t>(sc.num_samples), stream);
+        accepted = result.accepted;
+        tally[Tally::rounds] += static_cast<double>(result.rounds);
+        tally[Tally::first_visited] += static_cast<double>(result.pool_per_round.at(0));
+        for (std::size_t r = 0; r < result.accepted_per_round.size(); ++r)
+          tally.accepted_in_round(r) += static_cast<double>(result.accepted_per_round[r]);
+      } else {
+        for (std::int64_t c = 0; c < n; ++c) accepted.push_back(static_cast<std::size_t>(c));
+        tally[Tally::rounds] += 1;
+      }
+      for (std::size_t order = 0; order < accepted.size(); ++order)
+        shard.candidate_accepted[row0 + accepted[order]] = static_cast<std::int64_t>(order);
+      const double prompt_max = *std::max_element(prompt_rewards.begin(), prompt_rewards.end());
+      for (double r : prompt_rewards) {
+        tally[Tally::reward_sum] += r;
+        tally[Tally::rate_sum] += std::exp((r - prompt_max) / sc.beta) / static_cast<double>(n);
+      }
+      max_reward = std::max(max_reward, prompt_max);
+      tally[Tally::candidates] += static_cast<double>(n);
+      tally[Tally::accepted] += static_cast<double>(accepted.size());
+
+      // Label games with the reward model's P(a ≻ b): Bradley-Terry on the
+      // pointwise rewards, or rho(x, a, b) from the ranking model.
+      RandomStream pair_stream({config_.run.seed, Stage::pair, index, 0});
+      RandomStream label_stream({config_.run.seed, Stage::label, index, 0});
+      std::map<std::pair<std::size_t, std::size_t>, double> probability;
+      const Labeller labeller = [&](const std::vector<std::pair<std::size_t, std::size_t>>& games) {
+        std::vector<double> p;
+        if (ranking()) {
+          TokenLists xs, firsts, seconds;
+          for (const auto& [a, b] : games) {
+            xs.push_back(shard.prompt_tokens[i]);
+            firsts.push_back(responses[i * n + a]);
+            seconds.push_back(responses[i * n + b]);
+          }
+          at::NoGradGuard no_grad;
+          const at::Tensor rho =
+              model::ranking_probability(*reward_, xs, firsts, seconds, head_.separators, 0).to(at::kCPU, at::kDouble);
+          for (std::int64_t g = 0; g < rho.size(0); ++g) p.push_back(rho[g].item<double>());
+        } else {
+          for (const auto& [a, b] : games) p.push_back(1.0 / (1.0 + std::exp(prompt_rewards[b] - prompt_rewards[a])));
+        }
+        std::vector<bool> first_wins;
+        for (std::size_t g = 0; g < games.size(); ++g) {
+          const bool wins = sc.label == LabelRule::bernoulli ? label_stream.uniform() < p[g]
+                            : p[g] != 0.5                    ? p[g] > 0.5
+                                                             : label_stream.uniform() < 0.5;
+          probability[games[g]] = p[g];
+          first_wins.push_back(wins);
+        }
+        return first_wins;
+      };
+      for (const LabelledPair& pair : make_pairs(accepted, keys, sc.pairs, labeller, pair_stream)) {
+        const auto forward = probability.find({pair.chosen, pair.rejected});
+        const double p_chosen = forward != probability.end() ? forward->second
+                                                             : 1.0 - probability.at({pair.rejected, pair.chosen});
+        add_pair(shard, static_cast<std::int64_t>(index), shard.prompt_tokens[i], responses[i * n + pair.chosen],
+                 responses[i * n + pair.rejected], static_cast<std::int64_t>(row0 + pair.chosen),
+                 static_cast<std::int64_t>(row0 + pair.rejected), p_chosen);
+      }
+    }
+  }
+
+  // log pi_sft(y|x) of both sides of every pair, by the same function
+  // training uses for pi_theta (so the log-ratio starts at exactly 0).
+  void fill_sft_logprobs(SampleShard& shard) {
+    at::NoGradGuard no_grad;
+    for (const bool chosen : {true, false}) {
+      const TokenLists& responses = chosen ? shard.pair_chosen_tokens : shard.pair_rejected_tokens;
+      std::vector<double>& out = chosen ? shard.pair_chosen_sft_logprob : shard.pair_rejected_sft_logprob;
+      for (std::size_t begin = 0; begin < responses.size(); begin += kScoreChunk) {
+        const std::size_t end = std::min(responses.size(), begin + kScoreChunk);
+        const TokenLists p(shard.pair_prompt_tokens.begin() + static_cast<std::ptrdiff_t>(begin),
+                           shard.pair_prompt_tokens.begin() + static_cast<std::ptrdiff_t>(end));
+        const TokenLists y(responses.begin() + static_cast<std::ptrdiff_t>(begin), responses.begin() + static_cast<std::ptrdiff_t>(end));
+        model::PromptResponseBatch batch = model::pack_prompt_response(p, y, 0);
+        batch.input_ids = batch.input_ids.to(context_.device());
+        batch.attention_mask = batch.attention_mask.to(context_.device());
+        batch.response_mask = batch.response_mask.to(context_.device());
+        const at::Tensor total = model::sequence_logprob(policy_, batch).total.to(at::kCPU, at::kDouble).contiguous();
+        out.insert(out.end(), total.data_ptr<double>(), total.data_ptr<double>() + total.numel());
+      }
+    }
+  }
+
+ public:
+  std::int64_t eos_id_ = -1;
+
+ private:
+  const Config& config_;
+  DistContext& context_;
+  model::Transformer& policy_;
+  model::RewardModel* reward_;
+  const model::RewardHead& head_;
+};
+
+std::string block_file(std::int64_t block) {
+  char name[32];
+  std::snprintf(name, sizeof name, "block-%06lld.h5", static_cast<long long>(block));
+  return name;
+}
+
+// The parameters a sample set depends on: the seed and the sample section
+// (paths and other operational keys excluded by config_hash itself).
+std::string sample_hash(const Config& config) {
+  Config relevant;
+  relevant.run.seed = config.run.seed;
+  relevant.sample = config.sample;
+  return config_hash(relevant);
+}
+
+}  // namespace
+
+bool run_sample_stage(DistContext& context, const Config& config, const SampleStageLimits& limits) {
+  const Paths paths = resolve_paths(config);
+  const bool direct = config.sample.source == PairSource::direct;
+  const auto started = std::chrono::steady_clock::now();
+
+  model::Transformer policy = context.agree([&] { return model::load_model(paths.policy); });
+  policy->to(context.device(), context.compute_dtype());
+  policy->eval();
+  const std::unique_ptr<text::Tokenizer> tokenizer = context.agree([&]() -> std::unique_ptr<text::Tokenizer> {
+    const auto stored = model::read_model_tokenizer(paths.policy);
+    return stored ? text::make_tokenizer(*stored) : nullptr;
+  });
+  model::RewardHead head;
+  std::optional<model::RewardModel> reward;
+  if (!direct) {
+    reward.emplace(context.agree([&] { return model::load_reward_model(paths.reward_model, &head); }));
+    (*reward)->to(context.device(), context.compute_dtype());
+    (*reward)->eval();
+  }
+  const std::vector<Record> records = context.agree([&] {
+    return read_records(direct ? paths.human_pairs : paths.prompts, direct, tokenizer.get(),
+                        policy->options().vocab_size());
+  });
+  const auto total = static_cast<std::int64_t>(records.size());
+  const std::int64_t block_size = config.sample.block_size;
+  const std::int64_t num_blocks = (total + block_size - 1) / block_size;
+
+  // The manifest: what is done, and for which parameters.
+  const fs::path output(paths.output);
+  const fs::path manifest_path = output / "manifest.json";
+  const std::string hash = sample_hash(config);
+  nlohmann::ordered_json manifest = context.agree([&] {
+    nlohmann::ordered_json m;
+    if (fs::exists(manifest_path)) {
+      m = nlohmann::ordered_json::parse(read_json_file(manifest_path.string()).dump());
+      auto expect = [&](const char* key, const nlohmann::ordered_json& value) {
+        if (!m.contains(key) || m[key] != value)
+          RSO_THROW(ConfigError, manifest_path.string() + " was written for " + std::string(key) + " = " +
+                                     (m.contains(key) ? m[key].dump() : "nothing") + ", this run has " + value.dump() +
+                                     "; use another sample.output or remove it to start over");
+      };
+      expect("config_hash", hash);
+      expect("num_records", total);
+      expect("block_size", block_size);
+    } else {
+      m["format"] = "rso.samples.manifest";
+      m["format_version"] = 1;
+      m["config_hash"] = hash;
+      m["source"] = std::string(enum_name(config.sample.source, kPairSourceNames));
+      m["num_records"] = total;
+      m["block_size"] = block_size;
+      m["num_blocks"] = num_blocks;
+      m["blocks"] = nlohmann::ordered_json::object();
+      m["complete"] = false;
+    }
+    return m;
+  });
+  std::vector<std::int64_t> todo;
+  for (std::int64_t b = 0; b < num_blocks; ++b)
+    if (!manifest["blocks"].contains(std::to_string(b)) || !fs::exists(output / block_file(b))) todo.push_back(b);
+  if (context.is_root()) {
+    fs::create_directories(output);
+    spdlog::info("sample: {} {} in {} blocks of {}; {} done before, {} to do on {} ranks ({})", total,
+                 direct ? "given pairs" : "prompts", num_blocks, block_size, num_blocks - static_cast<std::int64_t>(todo.size()),
+                 todo.size(), context.size(), enum_name(config.sample.source, kPairSourceNames));
+  }
+  context.barrier();
+
+  BlockSampler sampler(config, context, policy, reward ? &*reward : nullptr, head);
+  sampler.eos_id_ = tokenizer ? tokenizer->eos_id() : -1;
+  Tally totals;
+  double max_reward = -INFINITY;
+  std::int64_t done_now = 0;
+  auto last_report = std::chrono::steady_clock::now();
+  const auto size = static_cast<std::size_t>(context.size());
+  for (std::size_t round = 0; round * size < todo.size(); ++round) {
+    if (limits.max_blocks >= 0 && done_now >= limits.max_blocks) break;
+    const std::size_t slot = round * size + static_cast<std::size_t>(context.rank());
+    Tally tally;
+    double round_max = -INFINITY;
+    std::int64_t my_block = -1, my_pairs = 0;
+    context.agree([&] {
+      if (slot >= todo.size()) return;
+      my_block = todo[slot];
+      const std::int64_t first = my_block * block_size;
+      const SampleShard shard = sampler.run(records, first, std::min(block_size, total - first), tally, round_max);
+      write_sample_shard((output / block_file(my_block)).string(), shard);
+      my_pairs = static_cast<std::int64_t>(shard.pair_prompt.size());
+    });
+    // One collective per round: which blocks are now on disk, with their statistics.
+    std::vector<double> payload = {static_cast<double>(my_block), static_cast<double>(my_pairs), round_max};
+    payload.insert(payload.end(), tally.values.begin(), tally.values.end());
+    // Same length on every rank: gathered flat, no serialisation.
+    std::vector<double> flat(payload.size() * size);
+    boost::mpi::all_gather(context.world(), payload.data(), static_cast<int>(payload.size()), flat.data());
+    for (std::size_t r = 0; r < size; ++r) {
+      const std::vector<double> entry(flat.begin() + static_cast<std::ptrdiff_t>(r * payload.size()),
+                                      flat.begin() + static_cast<std::ptrdiff_t>((r + 1) * payload.size()));
+      const auto block = static_cast<std::int64_t>(entry[0]);
+      if (block < 0) continue;
+      ++done_now;
+      for (std::size_t i = 0; i < totals.values.size(); ++i) totals.values[i] += entry[3 + i];
+      max_reward = std::max(max_reward, entry[2]);
+      const std::int64_t first = block * block_size;
+      manifest["blocks"][std::to_string(block)] = {
+          {"file", block_file(block)},
+          {"first", first},
+          {"count", std::min(block_size, total - first)},
+          {"pairs", static_cast<std::int64_t>(entry[1])},
+          {"max_reward", std::isfinite(entry[2]) ? nlohmann::ordered_json(entry[2]) : nlohmann::ordered_json()},
+          {"tally", std::vector<double>(entry.begin() + 3, entry.end())}};
+    }
+    context.agree([&] {
+      if (context.is_root()) write_file_atomic(manifest_path, manifest.dump(1) + "\n");
+    });
+    const auto now = std::chrono::steady_clock::now();
+    if (context.is_root() && now - last_report > std::chrono::duration<double>(config.log.progress_seconds)) {
+      const double seconds = std::chrono::duration<double>(now - started).count();
+      const double done = static_cast<double>(std::min(todo.size(), (round + 1) * size)) / static_cast<double>(todo.size());
+      spdlog::info("sample: {}/{} blocks this run, {:.0f} prompts/s, {:.0f} new tokens/s, ETA {:.0f} s",
+                   std::min(todo.size(), (round + 1) * size), todo.size(), totals[Tally::prompts] / seconds,
+                   totals[Tally::tokens] / seconds, seconds / done * (1 - done));
+      last_report = now;
+    }
+  }
+  const bool complete = static_cast<std::int64_t>(manifest["blocks"].size()) == num_blocks;
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  context.agree([&] {
+    if (!context.is_root()) return;
+    // Totals of this invocation, and of every block recorded so far.
+    Tally dataset;
+    double dataset_max = -INFINITY;
+    for (const auto& [key, block] : manifest["blocks"].items()) {
+      const std::vector<double> values = block["tally"].get<std::vector<double>>();
+      for (std::size_t i = 0; i < std::min(values.size(), dataset.values.size()); ++i) dataset.values[i] += values[i];
+      if (block["max_reward"].is_number()) dataset_max = std::max(dataset_max, block["max_reward"].get<double>());
+    }
+    auto summary = [&](Tally& t, double max) {
+      nlohmann::ordered_json out = {{"prompts", t[Tally::prompts]},
+                                    {"candidates_scored", t[Tally::candidates]},
+                                    {"new_tokens", t[Tally::tokens]},
+                                    {"pairs", t[Tally::pairs]}};
+      if (!direct && t[Tally::candidates] > 0) {
+        std::vector<double> per_round;
+        for (std::size_t r = 0; r < kRoundHistogram; ++r) per_round.push_back(t.accepted_in_round(r));
+        out["mean_reward"] = t[Tally::reward_sum] / t[Tally::candidates];
+        out["max_reward"] = max;
+        out["accepted"] = t[Tally::accepted];
+        out["mean_rounds"] = t[Tally::rounds] / std::max(t[Tally::prompts], 1.0);
+        out["accepted_per_round"] = per_round;  // the last entry counts later rounds too
+        if (config.sample.source == PairSource::rso_sample_rank)
+          out["first_round_acceptance"] = t.accepted_in_round(0) / std::max(t[Tally::first_visited], 1.0);
+        // E[exp((r - r_max) / beta)] over the candidates, averaged over prompts.
+        out["theoretical_acceptance"] = t[Tally::rate_sum] / std::max(t[Tally::prompts], 1.0);
+      }
+      return out;
+    };
+    nlohmann::ordered_json stats;
+    stats["dataset"] = summary(dataset, dataset_max);
+    stats["dataset"]["complete"] = complete;
+    stats["this_run"] = summary(totals, max_reward);
+    stats["this_run"]["blocks"] = done_now;
+    stats["this_run"]["ranks"] = context.size();
+    stats["this_run"]["seconds"] = seconds;
+    stats["this_run"]["prompts_per_second"] = totals[Tally::prompts] / seconds;
+    stats["this_run"]["new_tokens_per_second"] = totals[Tally::tokens] / seconds;
+    manifest["complete"] = complete;
+    write_file_atomic(manifest_path, manifest.dump(1) + "\n");
+    write_file_atomic(output / "stats.json", stats.dump(1) + "\n");
+    spdlog::info("sample: {} blocks in {:.1f} s ({} pairs){}", done_now, seconds, totals[Tally::pairs],
+                 complete ? "; every block done -> " + paths.output
+                          : "; stopped early, " + std::to_string(num_blocks - static_cast<std::int64_t>(manifest["blocks"].size())) +
+                                " blocks left: run again to continue");
+  });
+  return complete;
+}
+
+}  // namespace rso::select
