@@ -400,6 +400,12 @@ bool run_sample_stage(DistContext& context, const Config& config, const SampleSt
     if (!manifest["blocks"].contains(std::to_string(b)) || !fs::exists(output / block_file(b))) todo.push_back(b);
   if (context.is_root()) {
     fs::create_directories(output);
+    // Temporaries of a run that died mid-write: their blocks are redone.
+    for (const auto& entry : fs::directory_iterator(output))
+      if (entry.path().filename().string().find(".tmp.") != std::string::npos) fs::remove(entry.path());
+    if (config.sample.source == PairSource::rso_sample_rank && config.sample.num_samples >= config.sample.num_candidates)
+      spdlog::warn("sample: n_d = {} >= n_c = {}: every candidate is accepted and rejection sampling does nothing",
+                   config.sample.num_samples, config.sample.num_candidates);
     spdlog::info("sample: {} {} in {} blocks of {}; {} done before, {} to do on {} ranks ({})", total,
                  direct ? "given pairs" : "prompts", num_blocks, block_size, num_blocks - static_cast<std::int64_t>(todo.size()),
                  todo.size(), context.size(), enum_name(config.sample.source, kPairSourceNames));
