@@ -20,8 +20,8 @@
 #include "rso/model/batching.hpp"
 #include "rso/model/generate.hpp"
 #include "rso/model/reward.hpp"
-#include "rso/select/pairing.hpp"
-#include "rso/select/rejection_sampling.hpp"
+#include "rso/sampling/pairing.hpp"
+#include "rso/sampling/rejection_sampling.hpp"
 
 namespace {
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -95,10 +95,10 @@ int main(int argc, char** argv) {
       rso::RandomStream reject({1, rso::Stage::reject, static_cast<std::uint64_t>(prompt), 0});
       rso::RandomStream pair({1, rso::Stage::pair, static_cast<std::uint64_t>(prompt), 0});
       rso::RandomStream label({1, rso::Stage::label, static_cast<std::uint64_t>(prompt), 0});
-      const auto result = rso::select::rejection_sample(prompt_rewards, beta, static_cast<std::size_t>(accept), reject);
-      pairs += rso::select::make_pairs(result.accepted, responses,
+      const auto result = rso::sampling::rejection_sample(prompt_rewards, beta, static_cast<std::size_t>(accept), reject);
+      pairs += rso::sampling::make_pairs(result.accepted, responses,
                                        strategy == 0 ? rso::PairStrategy::first_round : rso::PairStrategy::tournament,
-                                       rso::select::label_by_reward(prompt_rewards, label), pair)
+                                       rso::sampling::label_by_reward(prompt_rewards, label), pair)
                    .size();
     }
     select_seconds[strategy] = seconds_since(start) / kSelections;

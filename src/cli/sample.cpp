@@ -1,6 +1,6 @@
-// `rso sample`: the sampling stage (see rso/select/sample_stage.hpp).
+// `rso sample`: the sampling stage (see rso/sampling/sample_stage.hpp).
 #include "rso/cli/commands.hpp"
-#include "rso/select/sample_stage.hpp"
+#include "rso/sampling/sample_stage.hpp"
 
 namespace rso::cli {
 
@@ -8,10 +8,10 @@ int run_sample(DistContext& context, const ConfigOptions& options, std::int64_t 
   const Config config = resolve_config(context, options);
   context.configure(config.dist);
   record_config(context, config);
-  select::SampleStageLimits limits;
+  sampling::SampleStageLimits limits;
   limits.max_blocks = max_blocks;
   // Stopped by a limit with blocks left: exit 75 asks the scheduler to requeue.
-  return select::run_sample_stage(context, config, limits) ? exit_code::ok : exit_code::requeue;
+  return sampling::run_sample_stage(context, config, limits) ? exit_code::ok : exit_code::requeue;
 }
 
 }  // namespace rso::cli

@@ -13,8 +13,8 @@
 #include "rso/dist/sharded_output.hpp"
 #include "rso/io/atomic_file.hpp"
 #include "rso/io/jsonl.hpp"
-#include "rso/select/pairing.hpp"
-#include "rso/select/rejection_sampling.hpp"
+#include "rso/sampling/pairing.hpp"
+#include "rso/sampling/rejection_sampling.hpp"
 
 namespace rso::cli {
 
@@ -100,7 +100,7 @@ int run_select(DistContext& context, const SelectOptions& options) {
       // Optionally sample among distinct responses only (see rejection_sampling.hpp).
       std::vector<std::size_t> considered;
       if (options.collapse_duplicates) {
-        considered = select::distinct_responses(c.responses);
+        considered = sampling::distinct_responses(c.responses);
       } else {
         considered.resize(c.responses.size());
         for (std::size_t i = 0; i < considered.size(); ++i) considered[i] = i;
@@ -108,8 +108,8 @@ int run_select(DistContext& context, const SelectOptions& options) {
       std::vector<double> rewards;
       for (std::size_t i : considered) rewards.push_back(c.rewards[i]);
       RandomStream reject_stream({seed, Stage::reject, index, 0});
-      const select::RejectionSamplingResult result =
-          select::rejection_sample(rewards, beta, static_cast<std::size_t>(num_samples), reject_stream);
+      const sampling::RejectionSamplingResult result =
+          sampling::rejection_sample(rewards, beta, static_cast<std::size_t>(num_samples), reject_stream);
       std::vector<std::size_t> accepted;
       for (std::size_t k : result.accepted) accepted.push_back(considered[k]);
 
@@ -123,8 +123,8 @@ int run_select(DistContext& context, const SelectOptions& options) {
       if (write_pairs) {
         RandomStream pair_stream({seed, Stage::pair, index, 0});
         RandomStream label_stream({seed, Stage::label, index, 0});
-        const auto labelled = select::make_pairs(accepted, c.responses, strategy,
-                                                 select::label_by_reward(c.rewards, label_stream), pair_stream);
+        const auto labelled = sampling::make_pairs(accepted, c.responses, strategy,
+                                                 sampling::label_by_reward(c.rewards, label_stream), pair_stream);
         for (const auto& pair : labelled) {
           nlohmann::ordered_json out;
           out["prompt"] = c.prompt;

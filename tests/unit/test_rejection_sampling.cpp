@@ -8,11 +8,11 @@
 #include <set>
 
 #include "rso/core/random.hpp"
-#include "rso/select/pairing.hpp"
-#include "rso/select/rejection_sampling.hpp"
+#include "rso/sampling/pairing.hpp"
+#include "rso/sampling/rejection_sampling.hpp"
 #include "test_helpers.hpp"
 
-namespace rso::select {
+namespace rso::sampling {
 namespace {
 
 // Five responses; the best one is the least likely under pi_sft.
@@ -234,4 +234,4 @@ TEST(Pairing, BradleyTerryLabelsFollowTheLogistic) {
 }
 
 }  // namespace
-}  // namespace rso::select
+}  // namespace rso::sampling

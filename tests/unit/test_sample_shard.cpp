@@ -3,10 +3,10 @@
 #include <gtest/gtest.h>
 
 #include "rso/io/hdf5.hpp"
-#include "rso/select/sample_shard.hpp"
+#include "rso/sampling/sample_shard.hpp"
 #include "test_helpers.hpp"
 
-namespace rso::select {
+namespace rso::sampling {
 namespace {
 
 TEST(SampleShard, RoundTripsEveryField) {
@@ -63,4 +63,4 @@ TEST(SampleShard, RoundTripsEveryField) {
 }
 
 }  // namespace
-}  // namespace rso::select
+}  // namespace rso::sampling

@@ -1,4 +1,4 @@
-#include "rso/select/sample_stage.hpp"
+#include "rso/sampling/sample_stage.hpp"
 
 #include <ATen/ATen.h>
 #include <boost/mpi/collectives.hpp>
@@ -19,11 +19,11 @@
 #include "rso/model/generate.hpp"
 #include "rso/model/logprob.hpp"
 #include "rso/model/reward.hpp"
-#include "rso/select/pairing.hpp"
-#include "rso/select/rejection_sampling.hpp"
-#include "rso/select/sample_shard.hpp"
+#include "rso/sampling/pairing.hpp"
+#include "rso/sampling/rejection_sampling.hpp"
+#include "rso/sampling/sample_shard.hpp"
 
-namespace rso::select {
+namespace rso::sampling {
 
 namespace fs = std::filesystem;
 
@@ -521,4 +521,4 @@ bool run_sample_stage(DistContext& context, const Config& config, const SampleSt
   return complete;
 }
 
-}  // namespace rso::select
+}  // namespace rso::sampling

@@ -1,4 +1,4 @@
-#include "rso/select/sample_shard.hpp"
+#include "rso/sampling/sample_shard.hpp"
 
 #include <ATen/ATen.h>
 
@@ -6,7 +6,7 @@
 #include "rso/io/atomic_file.hpp"
 #include "rso/io/hdf5.hpp"
 
-namespace rso::select {
+namespace rso::sampling {
 
 namespace {
 
@@ -114,4 +114,4 @@ SampleShard read_sample_shard(const std::string& path) {
   return s;
 }
 
-}  // namespace rso::select
+}  // namespace rso::sampling

@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-namespace rso::select {
+namespace rso::sampling {
 
 constexpr const char* kSamplesFormat = "rso.samples";
 constexpr std::int64_t kSamplesFormatVersion = 1;
@@ -49,4 +49,4 @@ struct SampleShard {
 void write_sample_shard(const std::string& path, const SampleShard& shard);
 SampleShard read_sample_shard(const std::string& path);
 
-}  // namespace rso::select
+}  // namespace rso::sampling

@@ -1,4 +1,4 @@
-#include "rso/select/rejection_sampling.hpp"
+#include "rso/sampling/rejection_sampling.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 
 #include "rso/core/error.hpp"
 
-namespace rso::select {
+namespace rso::sampling {
 
 RejectionSamplingResult rejection_sample(const std::vector<double>& rewards, double beta, std::size_t num_samples,
                                          RandomStream& stream) {
@@ -59,4 +59,4 @@ std::vector<std::size_t> distinct_responses(const std::vector<std::string>& resp
   return kept;
 }
 
-}  // namespace rso::select
+}  // namespace rso::sampling

@@ -20,7 +20,7 @@
 #include "rso/core/config.hpp"
 #include "rso/core/random.hpp"
 
-namespace rso::select {
+namespace rso::sampling {
 
 struct LabelledPair {
   std::size_t chosen;    // candidate index
@@ -41,4 +41,4 @@ Labeller label_by_reward(const std::vector<double>& rewards, RandomStream& strea
 // from `stream`, or (argmax) the more probable side.
 Labeller label_by_bradley_terry(const std::vector<double>& rewards, bool sample, RandomStream& stream);
 
-}  // namespace rso::select
+}  // namespace rso::sampling

@@ -1,10 +1,10 @@
-#include "rso/select/pairing.hpp"
+#include "rso/sampling/pairing.hpp"
 
 #include <cmath>
 
 #include "rso/core/error.hpp"
 
-namespace rso::select {
+namespace rso::sampling {
 
 namespace {
 
@@ -104,4 +104,4 @@ Labeller label_by_bradley_terry(const std::vector<double>& rewards, bool sample,
   };
 }
 
-}  // namespace rso::select
+}  // namespace rso::sampling

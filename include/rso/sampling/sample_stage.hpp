@@ -11,7 +11,7 @@
 // Work is cut into blocks of sample.block_size global prompt indices. Each
 // block is computed from its indices alone (random streams keyed by seed and
 // prompt index), written atomically as <output>/block-NNNNNN.h5
-// (select/sample_shard.hpp) and recorded in <output>/manifest.json. Blocks
+// (sampling/sample_shard.hpp) and recorded in <output>/manifest.json. Blocks
 // are dealt to ranks round by round; statistics are reduced once per round.
 // A restarted stage, on any number of ranks, skips recorded blocks and ends
 // with the same files as an uninterrupted run.
@@ -22,7 +22,7 @@
 #include "rso/core/config.hpp"
 #include "rso/dist/dist_context.hpp"
 
-namespace rso::select {
+namespace rso::sampling {
 
 struct SampleStageLimits {
   std::int64_t max_blocks = -1;  // stop after about this many blocks in this run (-1: no limit)
@@ -32,4 +32,4 @@ struct SampleStageLimits {
 // written), false when a limit stopped it first. Collective.
 bool run_sample_stage(DistContext& context, const Config& config, const SampleStageLimits& limits = {});
 
-}  // namespace rso::select
+}  // namespace rso::sampling

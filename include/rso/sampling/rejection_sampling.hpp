@@ -23,7 +23,7 @@
 
 #include "rso/core/random.hpp"
 
-namespace rso::select {
+namespace rso::sampling {
 
 struct RejectionSamplingResult {
   std::vector<std::size_t> accepted;            // candidate indices, in acceptance order
@@ -47,4 +47,4 @@ RejectionSamplingResult rejection_sample(const std::vector<double>& rewards, dou
 // result toward responses pi_sft finds improbable.
 std::vector<std::size_t> distinct_responses(const std::vector<std::string>& responses);
 
-}  // namespace rso::select
+}  // namespace rso::sampling
