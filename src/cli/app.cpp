@@ -32,7 +32,6 @@ struct Planned {
 constexpr Planned kPlanned[] = {
     {"sft", "supervised fine-tuning of the policy on (prompt, response) text", "the SFT trainer"},
     {"reward", "train the pointwise or pairwise (ranking) reward model", "reward-model training"},
-    {"train", "preference optimisation (sigmoid-norm, hinge-norm, hinge, sigmoid)", "the preference trainer"},
     {"eval", "win rates, reward and KL of a policy against the SFT policy", "evaluation"},
 };
 
@@ -102,6 +101,11 @@ int run_cli(DistContext& context, int argc, char** argv) {
   export_hf->add_option("model", hf_model, "rso model checkpoint")->required()->type_name("MODEL.h5");
   export_hf->add_option("--out", hf_output, "directory to write")->required()->type_name("DIR");
   export_hf->callback([&] { status = run_export_hf(context, hf_model, hf_output); });
+
+  ConfigOptions preference_options;
+  auto* train = app.add_subcommand("train", "preference optimisation (sigmoid-norm, hinge-norm, hinge, sigmoid)");
+  add_config_options(*train, preference_options);
+  train->callback([&] { status = run_train(context, preference_options); });
 
   ConfigOptions sample_options;
   std::int64_t sample_max_blocks = -1;

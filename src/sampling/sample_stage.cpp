@@ -22,6 +22,7 @@
 #include "rso/sampling/pairing.hpp"
 #include "rso/sampling/rejection_sampling.hpp"
 #include "rso/sampling/sample_shard.hpp"
+#include "rso/text/record_tokens.hpp"
 
 namespace rso::sampling {
 
@@ -53,24 +54,7 @@ struct Record {
 
 std::vector<std::int64_t> tokens_of(const JsonlRecord& record, const std::string& field,
                                     const text::Tokenizer* tokenizer, std::int64_t vocab_size) {
-  std::vector<std::int64_t> ids;
-  const std::string id_field = field + "_ids";
-  if (record.has(id_field)) {
-    for (double value : record.numbers(id_field)) {
-      if (value != std::floor(value) || value < 0 || value >= static_cast<double>(vocab_size))
-        record.fail(id_field, "token " + std::to_string(value) + " is not an id below the vocabulary size " +
-                                  std::to_string(vocab_size));
-      ids.push_back(static_cast<std::int64_t>(value));
-    }
-  } else {
-    if (tokenizer == nullptr)
-      record.fail(field, "text needs a tokenizer and the policy has none; give \"" + id_field + "\"");
-    try {
-      ids = tokenizer->encode(record.string(field));
-    } catch (const DataError& error) {
-      record.fail(field, error.message());
-    }
-  }
+  std::vector<std::int64_t> ids = text::record_tokens(record, field, tokenizer, vocab_size);
   if (ids.empty() && field == "prompt") record.fail(field, "empty");
   return ids;
 }

@@ -85,7 +85,7 @@ check "3 ranks: config error exits 2" status_is 2
 check "3 ranks: config error reported once" [ "$(stderr_count "cannot open config file")" -eq 1 ]
 
 # --- commands not built yet say so and fail, producing nothing ---------------------
-for command in sft reward train eval; do
+for command in sft reward eval; do
   run "$rso" "$command" --run-dir "$work/planned"
   check "rso $command exits 69" status_is 69
   check "rso $command says it is not built" stderr_has "'rso $command' is not built in this version yet"
@@ -262,6 +262,26 @@ run "$rso" sample --run-dir "$work/missing" "${sample_flags[@]}" --set sample.re
 check "sample without its reward model exits 4" status_is 4
 run "$rso" sample --run-dir "$work/wrong" "${sample_flags[@]}" --set sample.reward_model="$work/model.h5"
 check "sample with a policy as reward model exits 3" status_is 3
+
+# --- train: preference optimisation on the sampled pairs --------------------------------
+train_flags=(--set train.policy="$work/model.h5" --set train.steps=25 --set train.micro_batch=2
+  --set train.learning_rate=1e-3 --set train.pairs="$work/sample1/sample")
+run mpi 2 "$rso" train --run-dir "$work/train" "${train_flags[@]}"
+check "train on 2 ranks exits 0" status_is 0
+check "train writes one metrics line per step" [ "$(wc -l <"$work/train/train/metrics.jsonl")" -eq 25 ]
+check "train writes the policy" [ -s "$work/train/train/model.h5" ]
+# The policy starts as the reference: Δ = 0, so the DPO loss starts at log 2.
+check "train starts at loss log 2" grep -q '^{"step":1,"loss":0.69314' "$work/train/train/metrics.jsonl"
+first_margin=$(head -1 "$work/train/train/metrics.jsonl" | grep -o '"margin":[-0-9.e]*' | cut -d: -f2)
+last_margin=$(tail -1 "$work/train/train/metrics.jsonl" | grep -o '"margin":[-0-9.e]*' | cut -d: -f2)
+check "train raises the chosen-vs-rejected margin" awk -v a="$first_margin" -v b="$last_margin" 'BEGIN { exit !(b > a + 0.05) }'
+run mpi 2 "$rso" train --run-dir "$work/train-bad" "${train_flags[@]}" --set train.global_batch=6
+check "train with a global batch it cannot honour exits 2" status_is 2
+check "train says why" stderr_has "cannot be honoured: micro_batch 2 x grad_accumulation 1 x 2 ranks = 4"
+run "$rso" train --run-dir "$work/train-jsonl" "${train_flags[@]}" --set train.pairs="$work/human.jsonl" \
+  --set train.loss=hinge-norm --set train.optimizer=adafactor --set train.steps=3
+check "train on JSONL pairs (reference computed) with adafactor exits 0" status_is 0
+check "train computes the reference once" stderr_has "computing pi_sft log-probs of 2 pairs once"
 
 # --- tokenizers: train through the SentencePiece helper, text in and out -------------
 for i in $(seq 1 400); do

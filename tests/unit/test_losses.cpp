@@ -86,3 +86,25 @@ TEST(PreferenceLoss, StableForLargeMargins) {
 
 }  // namespace
 }  // namespace rso::train
+
+#include "rso/train/preference_trainer.hpp"
+
+namespace rso::train {
+namespace {
+
+TEST(LearningRate, WarmsUpThenHoldsOrDecays) {
+  TrainConfig c;
+  c.learning_rate = 1.0;
+  c.warmup_steps = 4;
+  c.steps = 14;
+  EXPECT_DOUBLE_EQ(learning_rate_at(c, 0), 0.25);
+  EXPECT_DOUBLE_EQ(learning_rate_at(c, 3), 1.0);
+  EXPECT_DOUBLE_EQ(learning_rate_at(c, 10), 1.0);
+  c.schedule = ScheduleKind::cosine;
+  EXPECT_DOUBLE_EQ(learning_rate_at(c, 4), 1.0);
+  EXPECT_NEAR(learning_rate_at(c, 9), 0.5, 1e-12);  // half way: cos(pi/2)
+  EXPECT_NEAR(learning_rate_at(c, 14), 0.0, 1e-12);
+}
+
+}  // namespace
+}  // namespace rso::train

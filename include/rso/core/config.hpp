@@ -135,8 +135,23 @@ constexpr EnumNames<LossKind, 4> kLossKindNames{{{LossKind::sigmoid_norm, "sigmo
                                                  {LossKind::hinge, "hinge"},
                                                  {LossKind::sigmoid, "sigmoid"}}};
 
+enum class OptimizerKind { adamw, adafactor };
+constexpr EnumNames<OptimizerKind, 2> kOptimizerKindNames{
+    {{OptimizerKind::adamw, "adamw"}, {OptimizerKind::adafactor, "adafactor"}}};
+
+enum class ScheduleKind { constant, cosine };
+constexpr EnumNames<ScheduleKind, 2> kScheduleKindNames{
+    {{ScheduleKind::constant, "constant"}, {ScheduleKind::cosine, "cosine"}}};
+
 struct TrainConfig {
   LossKind loss = LossKind::sigmoid_norm;
+  OptimizerKind optimizer = OptimizerKind::adamw;
+  ScheduleKind schedule = ScheduleKind::constant;
+  std::int64_t warmup_steps = 0;
+  double weight_decay = 0.0;
+  double max_grad_norm = 1.0;
+  std::int64_t global_batch = 0;
+  std::string pairs, policy, output;
   double gamma = 0.05;
   double sft_weight = 0.0;
   double learning_rate = 1e-5;
@@ -156,7 +171,20 @@ struct TrainConfig {
     v.param("micro_batch", micro_batch, "pairs per rank per forward/backward", at_least(1));
     v.param("grad_accumulation", grad_accumulation, "micro-batches per optimiser step",
             at_least(1));
+    v.param("global_batch", global_batch,
+            "pairs per optimiser step; must equal micro_batch x grad_accumulation x ranks; 0: that product",
+            non_negative());
     v.param("steps", steps, "optimiser steps", at_least(1));
+    v.param("optimizer", optimizer, kOptimizerKindNames, "adamw, or adafactor (the paper's; relative step off)");
+    v.param("schedule", schedule, kScheduleKindNames, "after warm-up: constant, or cosine decay to 0 at the last step");
+    v.param("warmup_steps", warmup_steps, "linear warm-up from 0 to learning_rate", non_negative());
+    v.param("weight_decay", weight_decay, "decoupled weight decay (adamw)", non_negative());
+    v.param("max_grad_norm", max_grad_norm, "clip the global gradient norm to this; 0: no clipping", non_negative());
+    v.operational("pairs", pairs,
+                  "training pairs: a sample directory (manifest.json) or JSONL {prompt, chosen, rejected}; empty: "
+                  "<run.dir>/sample");
+    v.operational("policy", policy, "initial policy, also the reference pi_sft; empty: <run.dir>/sft/model.h5");
+    v.operational("output", output, "metrics and the trained policy; empty: <run.dir>/train");
     v.operational("checkpoint_every", checkpoint_every, "steps between checkpoints; 0: only at the end",
                   non_negative());
   }

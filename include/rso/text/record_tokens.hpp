@@ -1,0 +1,17 @@
+// A JSONL record's text field as token ids: "<field>_ids" when present
+// (ids below the vocabulary size), else "<field>" through the tokenizer.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "rso/io/jsonl.hpp"
+#include "rso/text/tokenizer.hpp"
+
+namespace rso::text {
+
+std::vector<std::int64_t> record_tokens(const JsonlRecord& record, const std::string& field, const Tokenizer* tokenizer,
+                                        std::int64_t vocab_size);
+
+}  // namespace rso::text

@@ -1,0 +1,37 @@
+#include "rso/text/record_tokens.hpp"
+
+#include <cmath>
+
+#include "rso/core/error.hpp"
+
+namespace rso::text {
+
+std::vector<std::int64_t> record_tokens(const JsonlRecord& record, const std::string& field, const Tokenizer* tokenizer,
+                                        std::int64_t vocab_size) {
+  std::vector<std::int64_t> ids;
+  const std::string id_field = field + "_ids";
+  if (record.has(id_field)) {
+    for (double value : record.numbers(id_field)) {
+      if (value != std::floor(value) || value < 0 || value >= static_cast<double>(vocab_size))
+        record.fail(id_field, "token " + std::to_string(value) + " is not an id below the vocabulary size " +
+                                  std::to_string(vocab_size));
+      ids.push_back(static_cast<std::int64_t>(value));
+    }
+    return ids;
+  }
+  if (!record.has(field)) record.fail(field, "missing (give \"" + field + "\" text or \"" + id_field + "\")");
+  if (tokenizer == nullptr)
+    record.fail(field, "text needs a tokenizer and the model has none; give \"" + id_field + "\"");
+  try {
+    ids = tokenizer->encode(record.string(field));
+  } catch (const DataError& error) {
+    record.fail(field, error.message());
+  }
+  for (std::int64_t id : ids)
+    if (id >= vocab_size)
+      record.fail(field, "the tokenizer gives id " + std::to_string(id) + ", beyond the model's vocabulary of " +
+                             std::to_string(vocab_size));
+  return ids;
+}
+
+}  // namespace rso::text

@@ -1,0 +1,63 @@
+#include "rso/train/preference_data.hpp"
+
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "rso/core/error.hpp"
+#include "rso/io/json_file.hpp"
+#include "rso/io/jsonl.hpp"
+#include "rso/sampling/sample_shard.hpp"
+#include "rso/text/record_tokens.hpp"
+
+namespace rso::train {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<PreferencePair> from_sample_directory(const fs::path& directory) {
+  const nlohmann::json manifest = read_json_file((directory / "manifest.json").string());
+  if (!manifest.value("complete", false))
+    RSO_THROW(DataError, (directory / "manifest.json").string() +
+                             " is not complete: finish the sampling stage (run rso sample again) first");
+  std::map<std::int64_t, std::string> blocks;  // by index
+  for (const auto& [key, block] : manifest["blocks"].items()) blocks[std::stoll(key)] = block["file"].get<std::string>();
+  std::vector<PreferencePair> pairs;
+  for (const auto& [index, file] : blocks) {
+    const sampling::SampleShard shard = sampling::read_sample_shard((directory / file).string());
+    for (std::size_t q = 0; q < shard.pair_prompt.size(); ++q)
+      pairs.push_back({shard.pair_prompt_tokens[q], shard.pair_chosen_tokens[q], shard.pair_rejected_tokens[q],
+                       shard.pair_chosen_sft_logprob[q], shard.pair_rejected_sft_logprob[q]});
+  }
+  return pairs;
+}
+
+std::vector<PreferencePair> from_jsonl(const std::string& path, const text::Tokenizer* tokenizer,
+                                       std::int64_t vocab_size) {
+  std::vector<PreferencePair> pairs;
+  JsonlReader reader(path);
+  while (reader.next()) {
+    const JsonlRecord record = reader.record();
+    PreferencePair pair;
+    pair.prompt = text::record_tokens(record, "prompt", tokenizer, vocab_size);
+    pair.chosen = text::record_tokens(record, "chosen", tokenizer, vocab_size);
+    pair.rejected = text::record_tokens(record, "rejected", tokenizer, vocab_size);
+    if (pair.prompt.empty()) record.fail("prompt", "empty");
+    if (pair.chosen.empty() || pair.rejected.empty()) record.fail("chosen", "both responses must be non-empty");
+    pairs.push_back(std::move(pair));
+  }
+  return pairs;
+}
+
+}  // namespace
+
+std::vector<PreferencePair> load_preference_pairs(const std::string& path, const text::Tokenizer* tokenizer,
+                                                  std::int64_t vocab_size) {
+  std::vector<PreferencePair> pairs = fs::is_directory(path) ? from_sample_directory(path)
+                                                             : from_jsonl(path, tokenizer, vocab_size);
+  if (pairs.empty()) RSO_THROW(DataError, "'" + path + "' holds no preference pairs");
+  return pairs;
+}
+
+}  // namespace rso::train
