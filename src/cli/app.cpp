@@ -105,7 +105,15 @@ int run_cli(DistContext& context, int argc, char** argv) {
   ConfigOptions preference_options;
   auto* train = app.add_subcommand("train", "preference optimisation (sigmoid-norm, hinge-norm, hinge, sigmoid)");
   add_config_options(*train, preference_options);
-  train->callback([&] { status = run_train(context, preference_options); });
+  std::string train_resume = "never";
+  std::int64_t train_stop_after = -1;
+  train->add_option("--resume", train_resume, "auto: continue from the newest committed checkpoint, if any")
+      ->check(CLI::IsMember({"auto", "never"}))
+      ->capture_default_str();
+  train->add_option("--stop-after-step", train_stop_after,
+                    "checkpoint and exit 75 after this step, as SIGUSR1/SIGTERM do (-1: never)")
+      ->capture_default_str();
+  train->callback([&] { status = run_train(context, preference_options, train_resume, train_stop_after); });
 
   ConfigOptions sample_options;
   std::int64_t sample_max_blocks = -1;

@@ -1,5 +1,6 @@
 // `rso sample`: the sampling stage (see rso/sampling/sample_stage.hpp).
 #include "rso/cli/commands.hpp"
+#include "rso/core/error.hpp"
 #include "rso/sampling/sample_stage.hpp"
 
 namespace rso::cli {

@@ -20,6 +20,10 @@
 #include "rso/train/losses.hpp"
 #include "rso/train/optimizer.hpp"
 #include "rso/train/preference_data.hpp"
+#include "rso/train/train_checkpoint.hpp"
+
+#include <csignal>
+#include <fstream>
 
 namespace rso::train {
 
@@ -105,9 +109,23 @@ class PairOrder {
   std::vector<std::size_t> order_;
 };
 
+// SIGUSR1/SIGTERM ask for a checkpoint at the end of the current step.
+volatile std::sig_atomic_t stop_requested = 0;
+void request_stop(int) { stop_requested = 1; }
+
+// Keeps the first `lines` lines of a JSONL file (metrics of steps already
+// checkpointed) and drops the rest.
+void truncate_lines(const fs::path& path, std::int64_t lines) {
+  std::ifstream in(path);
+  std::string kept, line;
+  for (std::int64_t n = 0; n < lines && std::getline(in, line); ++n) kept += line + "\n";
+  in.close();
+  write_file_atomic(path, kept);
+}
+
 }  // namespace
 
-void run_preference_training(DistContext& context, const Config& config) {
+bool run_preference_training(DistContext& context, const Config& config, const TrainingControl& control) {
   const TrainConfig& tc = config.train;
   const fs::path run(config.run.dir);
   const std::string pairs_path = tc.pairs.empty() ? (run / "sample").string() : tc.pairs;
@@ -150,22 +168,48 @@ void run_preference_training(DistContext& context, const Config& config) {
   }
   GradientSynchronizer sync(context, parameters);
   PairOrder order(pairs.size(), config.run.seed);
+
+  // Resume: weights, optimiser state and the step; the batches and random
+  // orders are functions of the step.
+  const fs::path checkpoints = output / "checkpoints";
+  const std::string hash = config_hash(config);
+  std::int64_t first_step = 0;
+  if (control.resume) {
+    const auto latest = context.agree([&] { return latest_train_checkpoint(checkpoints.string()); });
+    if (latest) {
+      first_step = context.agree([&] { return load_train_checkpoint(*latest, policy, *optimizer, hash); });
+      if (context.is_root()) spdlog::info("train: resuming from {} (step {})", *latest, first_step);
+    } else if (context.is_root()) {
+      spdlog::info("train: no checkpoint in {}; starting at step 0", checkpoints.string());
+    }
+  }
+  stop_requested = 0;
+  std::signal(SIGUSR1, request_stop);
+  std::signal(SIGTERM, request_stop);
   if (context.is_root()) {
     fs::create_directories(output);
     spdlog::info("train: {} pairs, {} steps of {} ({} x {} x {} ranks), loss {}, gamma {}, {}", pairs.size(), tc.steps,
                  global_batch, tc.micro_batch, tc.grad_accumulation, world, enum_name(tc.loss, kLossKindNames), tc.gamma,
                  enum_name(tc.optimizer, kOptimizerKindNames));
   }
-  std::unique_ptr<AtomicFileWriter> metrics;
-  if (context.is_root()) metrics = std::make_unique<AtomicFileWriter>((output / "metrics.jsonl").string());
+  // Metrics: one line per step, flushed as written; a resumed run first
+  // drops the lines of steps after its checkpoint.
+  std::ofstream metrics;
+  if (context.is_root()) {
+    const fs::path metrics_path = output / "metrics.jsonl";
+    if (first_step > 0 && fs::exists(metrics_path)) truncate_lines(metrics_path, first_step);
+    metrics.open(metrics_path, first_step > 0 ? std::ios::app : std::ios::trunc);
+    if (!metrics) RSO_THROW(IoError, "cannot write " + metrics_path.string());
+  }
 
   const auto started = std::chrono::steady_clock::now();
   auto last_report = started;
   double tokens_total = 0;
-  for (std::int64_t step = 0; step < tc.steps; ++step) {
+  bool stopped = false;
+  for (std::int64_t step = first_step; step < tc.steps; ++step) {
     for (auto& p : parameters) p.mutable_grad() = at::Tensor();
-    // loss, correct, margin, chosen, rejected, tokens, pairs: summed over the global batch.
-    std::vector<double> local(7, 0.0);
+    // loss, correct, margin, chosen, rejected, tokens, pairs, stop requests: summed over the global batch.
+    std::vector<double> local(8, 0.0);
     context.agree([&] {
       for (std::int64_t micro = 0; micro < tc.grad_accumulation; ++micro) {
         const std::uint64_t first = static_cast<std::uint64_t>(step * global_batch +
@@ -206,6 +250,8 @@ void run_preference_training(DistContext& context, const Config& config) {
       RSO_THROW(NumericError, "train: the gradient norm at step " + std::to_string(step) + " is not finite");
     const double lr = learning_rate_at(tc, step);
     optimizer->step(lr);
+    local[7] = stop_requested ? 1.0 : 0.0;
+    if (control.stop_after_step >= 0 && step + 1 >= control.stop_after_step) local[7] = 1.0;
 
     std::vector<double> sums(local.size());
     boost::mpi::all_reduce(context.world(), local.data(), static_cast<int>(local.size()), sums.data(), std::plus<double>());
@@ -221,7 +267,7 @@ void run_preference_training(DistContext& context, const Config& config) {
                                      {"grad_norm", grad_norm},
                                      {"learning_rate", lr},
                                      {"tokens_per_second", tokens_total / seconds}};
-      metrics->write(to_jsonl_line(line) + "\n");
+      metrics << to_jsonl_line(line) << "\n" << std::flush;
       const auto now = std::chrono::steady_clock::now();
       if (now - last_report > std::chrono::duration<double>(config.log.progress_seconds) || step + 1 == tc.steps) {
         spdlog::info("train: step {}/{} loss {:.4f} accuracy {:.3f} margin {:.4f} grad norm {:.3g}, {:.0f} tokens/s, ETA {:.0f} s",
@@ -230,13 +276,34 @@ void run_preference_training(DistContext& context, const Config& config) {
         last_report = now;
       }
     }
+    // Checkpoint every K steps, and when any rank was asked to stop (the
+    // request travels with the metrics: one reduction per step).
+    const bool stop = sums[7] > 0 && step + 1 < tc.steps;
+    if ((tc.checkpoint_every > 0 && (step + 1) % tc.checkpoint_every == 0) || stop) {
+      context.agree([&] {
+        if (!context.is_root()) return;
+        const std::string written = write_train_checkpoint(checkpoints.string(), step + 1, policy, *optimizer, hash);
+        spdlog::info("train: checkpoint {}", written);
+      });
+    }
+    if (stop) {
+      stopped = true;
+      break;
+    }
+  }
+  std::signal(SIGUSR1, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  if (stopped) {
+    if (context.is_root()) spdlog::info("train: stopped on request after a checkpoint; resume with --resume auto");
+    return false;
   }
   context.agree([&] {
     if (!context.is_root()) return;
-    metrics->commit();
+    metrics.close();
     model::save_model(policy, (output / "model.h5").string(), tokenizer_files ? &*tokenizer_files : nullptr);
     spdlog::info("train: wrote {} and {}", (output / "model.h5").string(), (output / "metrics.jsonl").string());
   });
+  return true;
 }
 
 }  // namespace rso::train

@@ -283,6 +283,41 @@ run "$rso" train --run-dir "$work/train-jsonl" "${train_flags[@]}" --set train.p
 check "train on JSONL pairs (reference computed) with adafactor exits 0" status_is 0
 check "train computes the reference once" stderr_has "computing pi_sft log-probs of 2 pairs once"
 
+# Checkpoint-restart: stopped after step 6 (as on SIGUSR1), a checkpoint write
+# killed half-way at step 8, then resumed: the uninterrupted run's bytes.
+resume_flags=("${train_flags[@]}" --set train.steps=12 --set train.checkpoint_every=4 --set dist.threads=1)
+run mpi 2 "$rso" train --run-dir "$work/uninterrupted" "${resume_flags[@]}"
+check "train with checkpoints exits 0" status_is 0
+run mpi 2 "$rso" train --run-dir "$work/interrupted" "${resume_flags[@]}" --stop-after-step 6
+check "train stopped after a checkpoint exits 75" status_is 75
+check "train stopped writes its checkpoint" [ -s "$work/interrupted/train/checkpoints/step_00000006/state.h5" ]
+mkdir -p "$work/interrupted/train/checkpoints/step_00000008.tmp"
+printf 'half-written' >"$work/interrupted/train/checkpoints/step_00000008.tmp/state.h5"
+run mpi 2 "$rso" train --run-dir "$work/interrupted" "${resume_flags[@]}" --resume auto
+check "train resumed exits 0" status_is 0
+check "train resumed from the committed checkpoint" stderr_has "(step 6)"
+check "train resumed gives the uninterrupted weights bit for bit" \
+  cmp -s "$work/uninterrupted/train/model.h5" "$work/interrupted/train/model.h5"
+strip_speed() { sed 's/,"tokens_per_second":[^}]*//' "$1"; }
+check "train resumed gives the uninterrupted metrics" \
+  [ "$(strip_speed "$work/uninterrupted/train/metrics.jsonl")" = "$(strip_speed "$work/interrupted/train/metrics.jsonl")" ]
+check "train removes the half-written checkpoint" [ ! -e "$work/interrupted/train/checkpoints/step_00000008.tmp" ]
+run mpi 2 "$rso" train --run-dir "$work/interrupted" "${resume_flags[@]}" --resume auto --set train.gamma=0.1
+check "train refuses to resume with other parameters" status_is 2
+# A real signal: Open MPI's launcher forwards SIGUSR1 to the ranks.
+"$mpiexec" -n 2 "${mpi_flags[@]}" "$rso" train --run-dir "$work/signalled" "${train_flags[@]}" \
+  --set train.steps=100000 >"$work/out" 2>"$work/err" &
+launcher=$!
+for _ in $(seq 1 300); do
+  [ "$(wc -l <"$work/signalled/train/metrics.jsonl" 2>/dev/null || echo 0)" -ge 3 ] && break
+  sleep 0.1
+done
+kill -USR1 "$launcher"
+wait "$launcher"
+status=$?
+check "train on SIGUSR1 checkpoints and exits 75" status_is 75
+check "train on SIGUSR1 leaves a committed checkpoint" [ -s "$work/signalled/train/checkpoints/latest" ]
+
 # --- tokenizers: train through the SentencePiece helper, text in and out -------------
 for i in $(seq 1 400); do
   echo "the policy samples $((i % 7)) candidates and the reward ranks them; rejection keeps the best"

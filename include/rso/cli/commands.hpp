@@ -75,7 +75,9 @@ int run_generate(DistContext& context, const GenerateOptions& options);
 int run_import_hf(DistContext& context, const std::string& directory, const std::string& output,
                   const std::string& tokenizer);
 int run_select(DistContext& context, const SelectOptions& options);
-int run_train(DistContext& context, const ConfigOptions& options);
+// Exit 0 when done, 75 (requeue) when stopped by a signal after a checkpoint.
+int run_train(DistContext& context, const ConfigOptions& options, const std::string& resume,
+              std::int64_t stop_after_step);
 // Exit 0 when every block is done, 75 (requeue) when --max-blocks stopped it first.
 int run_sample(DistContext& context, const ConfigOptions& options, std::int64_t max_blocks);
 int run_tokenizer_train(DistContext& context, const TokenizerTrainOptions& options);

@@ -9,6 +9,9 @@
 // they are computed once by the initial policy (pi_sft) before training.
 // Metrics are reduced once per step and written to <output>/metrics.jsonl;
 // the trained policy goes to <output>/model.h5 with the policy's tokenizer.
+// Checkpoints (train/train_checkpoint.hpp) every train.checkpoint_every
+// steps and on SIGUSR1/SIGTERM; a resumed run gives the uninterrupted run's
+// weights bit for bit on the same rank count.
 #pragma once
 
 #include "rso/core/config.hpp"
@@ -19,6 +22,13 @@ namespace rso::train {
 // Learning rate at step s (0-based): linear warm-up, then constant or cosine.
 double learning_rate_at(const TrainConfig& config, std::int64_t step);
 
-void run_preference_training(DistContext& context, const Config& config);
+struct TrainingControl {
+  bool resume = false;              // continue from <output>/checkpoints/latest when there is one
+  std::int64_t stop_after_step = -1;  // checkpoint and stop after this step, as on SIGUSR1 (-1: never)
+};
+
+// Returns true when every step ran; false when stopped by SIGUSR1/SIGTERM or
+// stop_after_step, after writing a checkpoint (the caller exits 75).
+bool run_preference_training(DistContext& context, const Config& config, const TrainingControl& control = {});
 
 }  // namespace rso::train

@@ -1,0 +1,94 @@
+#include "rso/train/train_checkpoint.hpp"
+
+#include <ATen/ATen.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "rso/core/error.hpp"
+#include "rso/io/atomic_file.hpp"
+#include "rso/io/hdf5.hpp"
+
+namespace rso::train {
+
+namespace fs = std::filesystem;
+
+namespace {
+constexpr const char* kTrainStateFormat = "rso.train_state";
+constexpr std::int64_t kTrainStateVersion = 1;
+
+std::string step_name(std::int64_t step) {
+  char name[32];
+  std::snprintf(name, sizeof name, "step_%08lld", static_cast<long long>(step));
+  return name;
+}
+}  // namespace
+
+std::string write_train_checkpoint(const std::string& directory, std::int64_t step, model::Transformer& policy,
+                                   const Optimizer& optimizer, const std::string& config_hash) {
+  const fs::path root(directory);
+  fs::create_directories(root);
+  for (const auto& entry : fs::directory_iterator(root))  // leftovers of an interrupted write
+    if (entry.path().extension() == ".tmp") fs::remove_all(entry.path());
+  const fs::path final_dir = root / step_name(step);
+  const fs::path temp_dir = root / (step_name(step) + ".tmp");
+  fs::create_directories(temp_dir);
+  {
+    h5::File file = h5::File::create((temp_dir / "state.h5").string(), kTrainStateFormat, kTrainStateVersion);
+    file.set_attribute("step", step);
+    file.set_attribute("config_hash", config_hash);
+    h5::Group parameters = file.create_group("parameters");
+    at::NoGradGuard no_grad;
+    for (const auto& p : policy->named_parameters()) parameters.write_tensor(p.key(), p.value().to(at::kCPU));
+    h5::Group state = file.create_group("optimizer");
+    for (const auto& [key, tensor] : optimizer.state()) state.write_tensor(key, tensor.to(at::kCPU));
+    file.close();
+  }
+  fsync_path(temp_dir / "state.h5");
+  fsync_path(temp_dir);
+  if (fs::exists(final_dir)) fs::remove_all(final_dir);
+  fs::rename(temp_dir, final_dir);
+  fsync_path(root);
+  write_file_atomic(root / "latest", step_name(step) + "\n");
+  return final_dir.string();
+}
+
+std::optional<std::string> latest_train_checkpoint(const std::string& directory) {
+  const fs::path latest = fs::path(directory) / "latest";
+  if (!fs::exists(latest)) return std::nullopt;
+  std::ifstream in(latest);
+  std::string name;
+  std::getline(in, name);
+  const fs::path checkpoint = fs::path(directory) / name;
+  if (name.empty() || !fs::exists(checkpoint / "state.h5"))
+    RSO_THROW(DataError, latest.string() + " names '" + name + "', which holds no state.h5");
+  return checkpoint.string();
+}
+
+std::int64_t load_train_checkpoint(const std::string& checkpoint, model::Transformer& policy, Optimizer& optimizer,
+                                   const std::string& config_hash) {
+  const std::string path = (fs::path(checkpoint) / "state.h5").string();
+  const h5::File file = h5::File::open(path, kTrainStateFormat, kTrainStateVersion);
+  const std::string stored_hash = file.string_attribute("config_hash");
+  if (stored_hash != config_hash)
+    RSO_THROW(ConfigError, path + " was written for config hash " + stored_hash + ", this run has " + config_hash +
+                               ": its parameters differ; use another train.output or start without --resume");
+  const h5::Group parameters = file.open_group("parameters");
+  {
+    at::NoGradGuard no_grad;
+    for (auto& p : policy->named_parameters()) {
+      const at::Tensor stored = parameters.read_tensor(p.key());
+      if (stored.sizes() != p.value().sizes()) RSO_THROW(DataError, path + ": parameter " + p.key() + " has another shape");
+      p.value().copy_(stored);
+    }
+  }
+  const h5::Group state = file.open_group("optimizer");
+  std::map<std::string, at::Tensor> slots;
+  for (const auto& [key, tensor] : optimizer.state()) slots[key] = state.read_tensor(key);
+  const std::int64_t step = file.int_attribute("step");
+  optimizer.load_state(slots, step);
+  return step;
+}
+
+}  // namespace rso::train
