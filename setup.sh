@@ -129,7 +129,7 @@ case "$action" in
     status=$?
     set -e
     if [ "$status" -eq 69 ]; then
-      say "the demo ran every stage this version has; the stages named above are not built yet"
+      say "the demo ran every step the pipeline chains in this version; the stages named above are not chained yet"
     fi
     exit "$status"
     ;;

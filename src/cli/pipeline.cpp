@@ -1,8 +1,9 @@
 // `rso pipeline CONFIG`: every stage into one run directory.
 //
-// This version runs what exists — config validation, device set-up and the
-// run directory with its resolved config — and names the stages that are not
-// built yet instead of pretending to run them.
+// This version runs config validation, device set-up and the run directory
+// with its resolved config, and names the stages it does not chain yet
+// (several run on their own: rso tokenizer, sample, select, train) instead
+// of pretending to run them.
 #include <spdlog/spdlog.h>
 
 #include <iostream>
@@ -44,13 +45,15 @@ int run_pipeline(DistContext& context, const ConfigOptions& options) {
   for (const auto& stage : kStages) {
     if (context.is_root())
       std::cout << "  " << stage.name << std::string(10 - std::string(stage.name).size(), ' ')
-                << (stage.built ? "done           " : "not built yet  ") << stage.what << "\n";
+                << (stage.built ? "done           " : "not chained yet") << stage.what << "\n";
     if (!stage.built) missing += (missing.empty() ? "" : ", ") + std::string(stage.name);
   }
   if (context.is_root()) std::cout << std::endl;
   if (missing.empty()) return exit_code::ok;
   UnavailableError error("pipeline stopped after 'setup': stages " + missing +
-                             " are not built in this version yet (run directory: " + config.run.dir + ")",
+                             " are not chained by the pipeline in this version yet (rso tokenizer, sample, select "
+                             "and train run on their own; run directory: " +
+                             config.run.dir + ")",
                          __FILE__, __LINE__);
   error.mark_on_all_ranks();
   throw error;

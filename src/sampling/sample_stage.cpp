@@ -52,13 +52,6 @@ struct Record {
   std::vector<std::int64_t> prompt, chosen, rejected;
 };
 
-std::vector<std::int64_t> tokens_of(const JsonlRecord& record, const std::string& field,
-                                    const text::Tokenizer* tokenizer, std::int64_t vocab_size) {
-  std::vector<std::int64_t> ids = text::record_tokens(record, field, tokenizer, vocab_size);
-  if (ids.empty() && field == "prompt") record.fail(field, "empty");
-  return ids;
-}
-
 std::vector<Record> read_records(const std::string& path, bool pairs, const text::Tokenizer* tokenizer,
                                  std::int64_t vocab_size) {
   std::vector<Record> records;
@@ -66,11 +59,12 @@ std::vector<Record> read_records(const std::string& path, bool pairs, const text
   while (reader.next()) {
     const JsonlRecord record = reader.record();
     Record r;
-    r.prompt = tokens_of(record, "prompt", tokenizer, vocab_size);
     if (pairs) {
-      r.chosen = tokens_of(record, "chosen", tokenizer, vocab_size);
-      r.rejected = tokens_of(record, "rejected", tokenizer, vocab_size);
-      if (r.chosen.empty() || r.rejected.empty()) record.fail("chosen", "a given pair needs two non-empty responses");
+      text::PairTokens pair = text::record_pair_tokens(record, tokenizer, vocab_size);
+      r = {std::move(pair.prompt), std::move(pair.chosen), std::move(pair.rejected)};
+    } else {
+      r.prompt = text::record_tokens(record, "prompt", tokenizer, vocab_size);
+      if (r.prompt.empty()) record.fail("prompt", "empty");
     }
     records.push_back(std::move(r));
   }

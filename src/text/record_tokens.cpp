@@ -34,4 +34,15 @@ std::vector<std::int64_t> record_tokens(const JsonlRecord& record, const std::st
   return ids;
 }
 
+PairTokens record_pair_tokens(const JsonlRecord& record, const Tokenizer* tokenizer, std::int64_t vocab_size) {
+  PairTokens pair;
+  pair.prompt = record_tokens(record, "prompt", tokenizer, vocab_size);
+  pair.chosen = record_tokens(record, "chosen", tokenizer, vocab_size);
+  pair.rejected = record_tokens(record, "rejected", tokenizer, vocab_size);
+  if (pair.prompt.empty()) record.fail("prompt", "empty");
+  if (pair.chosen.empty()) record.fail("chosen", "empty: a pair needs two non-empty responses");
+  if (pair.rejected.empty()) record.fail("rejected", "empty: a pair needs two non-empty responses");
+  return pair;
+}
+
 }  // namespace rso::text

@@ -38,13 +38,11 @@ std::vector<PreferencePair> from_jsonl(const std::string& path, const text::Toke
   std::vector<PreferencePair> pairs;
   JsonlReader reader(path);
   while (reader.next()) {
-    const JsonlRecord record = reader.record();
+    text::PairTokens tokens = text::record_pair_tokens(reader.record(), tokenizer, vocab_size);
     PreferencePair pair;
-    pair.prompt = text::record_tokens(record, "prompt", tokenizer, vocab_size);
-    pair.chosen = text::record_tokens(record, "chosen", tokenizer, vocab_size);
-    pair.rejected = text::record_tokens(record, "rejected", tokenizer, vocab_size);
-    if (pair.prompt.empty()) record.fail("prompt", "empty");
-    if (pair.chosen.empty() || pair.rejected.empty()) record.fail("chosen", "both responses must be non-empty");
+    pair.prompt = std::move(tokens.prompt);
+    pair.chosen = std::move(tokens.chosen);
+    pair.rejected = std::move(tokens.rejected);
     pairs.push_back(std::move(pair));
   }
   return pairs;

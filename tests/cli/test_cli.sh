@@ -114,7 +114,7 @@ check "one-rank failure names the rank" stderr_has "[rank 1] rso: data error: sh
 # --- pipeline: runs what exists, names what does not ------------------------------
 run mpi 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/run"
 check "pipeline exits 69 while stages are missing" status_is 69
-check "pipeline names the missing stages" stderr_has "stages tokenizer, sft, reward, sample, train, eval are not built"
+check "pipeline names the missing stages" stderr_has "stages tokenizer, sft, reward, sample, train, eval are not chained by the pipeline"
 check "pipeline writes the resolved config" [ -s "$work/run/config.yaml" ]
 check "pipeline leaves no temporaries" [ "$(find "$work/run" -name '*.tmp.*' | wc -l)" -eq 0 ]
 run "$rso" pipeline --config "$work/run/config.yaml" --print-config

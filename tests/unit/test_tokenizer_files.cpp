@@ -55,18 +55,22 @@ TEST(TokenizerFiles, FindsEachKindInADirectory) {
             std::string::npos);
 }
 
+model::TransformerOptions tiny_options(std::int64_t vocab_size) {
+  return model::TransformerOptions()
+      .vocab_size(vocab_size)
+      .hidden_size(16)
+      .num_layers(1)
+      .num_heads(2)
+      .num_kv_heads(1)
+      .intermediate_size(32)
+      .max_positions(16);
+}
+
 TEST(TokenizerFiles, CheckpointsCarryTheFilesBitwise) {
   testing::TempDir dir;
   write_gpt2_files(dir);
   const TokenizerFiles files = read_tokenizer_files(dir.path().string());
-  model::Transformer model(model::TransformerOptions()
-                               .vocab_size(300)
-                               .hidden_size(16)
-                               .num_layers(1)
-                               .num_heads(2)
-                               .num_kv_heads(1)
-                               .intermediate_size(32)
-                               .max_positions(16));
+  model::Transformer model(tiny_options(300));
   const std::string path = (dir / "model.h5").string();
   model::save_model(model, path, &files);
   const auto stored = model::read_model_tokenizer(path);
@@ -80,28 +84,14 @@ TEST(TokenizerFiles, CheckpointsCarryTheFilesBitwise) {
   EXPECT_NO_THROW(model::load_model(path));
 
   // A tokenizer with more tokens than the model's vocabulary is refused.
-  model::Transformer small(model::TransformerOptions()
-                               .vocab_size(100)
-                               .hidden_size(16)
-                               .num_layers(1)
-                               .num_heads(2)
-                               .num_kv_heads(1)
-                               .intermediate_size(32)
-                               .max_positions(16));
+  model::Transformer small(tiny_options(100));
   EXPECT_NE(testing::error_message([&] { model::save_model(small, (dir / "small.h5").string(), &files); },
                                    ErrorKind::data)
                 .find("259 tokens"),
             std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(dir / "small.h5"));
 
-  model::Transformer without(model::TransformerOptions()
-                                 .vocab_size(100)
-                                 .hidden_size(16)
-                                 .num_layers(1)
-                                 .num_heads(2)
-                                 .num_kv_heads(1)
-                                 .intermediate_size(32)
-                                 .max_positions(16));
+  model::Transformer without(tiny_options(100));
   model::save_model(without, (dir / "plain.h5").string());
   EXPECT_FALSE(model::read_model_tokenizer((dir / "plain.h5").string()).has_value());
 }

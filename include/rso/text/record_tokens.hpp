@@ -14,4 +14,11 @@ namespace rso::text {
 std::vector<std::int64_t> record_tokens(const JsonlRecord& record, const std::string& field, const Tokenizer* tokenizer,
                                         std::int64_t vocab_size);
 
+// A preference record {"prompt", "chosen", "rejected"} (text or *_ids) as
+// tokens; an empty prompt or response is a DataError naming the field.
+struct PairTokens {
+  std::vector<std::int64_t> prompt, chosen, rejected;
+};
+PairTokens record_pair_tokens(const JsonlRecord& record, const Tokenizer* tokenizer, std::int64_t vocab_size);
+
 }  // namespace rso::text
