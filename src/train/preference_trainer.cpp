@@ -172,7 +172,8 @@ bool run_preference_training(DistContext& context, const Config& config, const T
   // Resume: weights, optimiser state and the step; the batches and random
   // orders are functions of the step.
   const fs::path checkpoints = output / "checkpoints";
-  const std::string hash = config_hash(config);
+  // The global batch, not how ranks and micro-batches cut it, decides the run.
+  const std::string hash = config_hash(config) + "-g" + std::to_string(global_batch);
   std::int64_t first_step = 0;
   if (control.resume) {
     const auto latest = context.agree([&] { return latest_train_checkpoint(checkpoints.string()); });

@@ -302,6 +302,18 @@ strip_speed() { sed 's/,"tokens_per_second":[^}]*//' "$1"; }
 check "train resumed gives the uninterrupted metrics" \
   [ "$(strip_speed "$work/uninterrupted/train/metrics.jsonl")" = "$(strip_speed "$work/interrupted/train/metrics.jsonl")" ]
 check "train removes the half-written checkpoint" [ ! -e "$work/interrupted/train/checkpoints/step_00000008.tmp" ]
+# Resumed on another rank count with the same global batch (1 rank x 2 micro-batches
+# of 2 instead of 2 ranks x 2): the same run up to summation order.
+run mpi 2 "$rso" train --run-dir "$work/other-ranks" "${resume_flags[@]}" --stop-after-step 6
+run "$rso" train --run-dir "$work/other-ranks" "${resume_flags[@]}" --resume auto --set train.grad_accumulation=2
+check "train resumed on 1 rank exits 0" status_is 0
+check "train resumed on 1 rank continues from step 6" stderr_has "(step 6)"
+last_loss() { tail -1 "$1" | grep -o '"loss":[-0-9.e]*' | cut -d: -f2; }
+check "train resumed on 1 rank ends with the same loss (relative 1e-4)" \
+  awk -v a="$(last_loss "$work/uninterrupted/train/metrics.jsonl")" -v b="$(last_loss "$work/other-ranks/train/metrics.jsonl")" \
+  'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 1e-4 * (a < 0 ? -a : a)) }'
+run "$rso" train --run-dir "$work/other-ranks" "${resume_flags[@]}" --resume auto
+check "train refuses to resume with another global batch" status_is 2
 run mpi 2 "$rso" train --run-dir "$work/interrupted" "${resume_flags[@]}" --resume auto --set train.gamma=0.1
 check "train refuses to resume with other parameters" status_is 2
 # A real signal: Open MPI's launcher forwards SIGUSR1 to the ranks.

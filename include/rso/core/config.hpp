@@ -168,9 +168,10 @@ struct TrainConfig {
     v.param("sft_weight", sft_weight, "λ of the SLiC term -λ·log πθ(y_ref); 0 disables",
             non_negative());
     v.param("learning_rate", learning_rate, "peak learning rate", positive());
-    v.param("micro_batch", micro_batch, "pairs per rank per forward/backward", at_least(1));
-    v.param("grad_accumulation", grad_accumulation, "micro-batches per optimiser step",
-            at_least(1));
+    // How a global batch is cut is operational: a run may resume on another
+    // rank count with the same global batch (the trainer hashes the global batch).
+    v.operational("micro_batch", micro_batch, "pairs per rank per forward/backward", at_least(1));
+    v.operational("grad_accumulation", grad_accumulation, "micro-batches per optimiser step", at_least(1));
     v.param("global_batch", global_batch,
             "pairs per optimiser step; must equal micro_batch x grad_accumulation x ranks; 0: that product",
             non_negative());
