@@ -30,8 +30,6 @@ struct Planned {
 
 // Commands whose stage is not part of this version yet.
 constexpr Planned kPlanned[] = {
-    {"sft", "supervised fine-tuning of the policy on (prompt, response) text", "the SFT trainer"},
-    {"reward", "train the pointwise or pairwise (ranking) reward model", "reward-model training"},
     {"eval", "win rates, reward and KL of a policy against the SFT policy", "evaluation"},
 };
 
@@ -102,18 +100,30 @@ int run_cli(DistContext& context, int argc, char** argv) {
   export_hf->add_option("--out", hf_output, "directory to write")->required()->type_name("DIR");
   export_hf->callback([&] { status = run_export_hf(context, hf_model, hf_output); });
 
-  ConfigOptions preference_options;
-  auto* train = app.add_subcommand("train", "preference optimisation (sigmoid-norm, hinge-norm, hinge, sigmoid)");
-  add_config_options(*train, preference_options);
-  std::string train_resume = "never";
-  std::int64_t train_stop_after = -1;
-  train->add_option("--resume", train_resume, "auto: continue from the newest committed checkpoint, if any")
-      ->check(CLI::IsMember({"auto", "never"}))
-      ->capture_default_str();
-  train->add_option("--stop-after-step", train_stop_after,
-                    "checkpoint and exit 75 after this step, as SIGUSR1/SIGTERM do (-1: never)")
-      ->capture_default_str();
-  train->callback([&] { status = run_train(context, preference_options, train_resume, train_stop_after); });
+  // The training commands: one loop, the same options.
+  struct TrainCommand {
+    const char* name;
+    const char* summary;
+    Trainer trainer;
+  };
+  static constexpr TrainCommand kTrainCommands[] = {
+      {"sft", "supervised fine-tuning: LM loss on the responses of JSONL {prompt, response}", Trainer::sft},
+      {"reward", "train the pointwise (Bradley-Terry) or ranking reward model on preference pairs", Trainer::reward},
+      {"train", "preference optimisation (sigmoid-norm, hinge-norm, hinge, sigmoid) on sampled pairs",
+       Trainer::preference},
+  };
+  std::vector<TrainOptions> trainer_options(std::size(kTrainCommands));
+  for (std::size_t i = 0; i < std::size(kTrainCommands); ++i) {
+    auto* command = app.add_subcommand(kTrainCommands[i].name, kTrainCommands[i].summary);
+    add_config_options(*command, trainer_options[i].config);
+    command->add_option("--resume", trainer_options[i].resume, "auto: continue from the newest committed checkpoint, if any")
+        ->check(CLI::IsMember({"auto", "never"}))
+        ->capture_default_str();
+    command->add_option("--stop-after-step", trainer_options[i].stop_after_step,
+                        "checkpoint and exit 75 after this step, as SIGUSR1/SIGTERM do (-1: never)")
+        ->capture_default_str();
+    command->callback([&, i] { status = run_trainer(context, kTrainCommands[i].trainer, trainer_options[i]); });
+  }
 
   ConfigOptions sample_options;
   std::int64_t sample_max_blocks = -1;

@@ -2,8 +2,8 @@
 //
 // This version runs config validation, device set-up and the run directory
 // with its resolved config, and names the stages it does not chain yet
-// (several run on their own: rso tokenizer, sample, select, train) instead
-// of pretending to run them.
+// (several run on their own: rso tokenizer, sft, reward, sample, select,
+// train) instead of pretending to run them.
 #include <spdlog/spdlog.h>
 
 #include <iostream>
@@ -51,8 +51,8 @@ int run_pipeline(DistContext& context, const ConfigOptions& options) {
   if (context.is_root()) std::cout << std::endl;
   if (missing.empty()) return exit_code::ok;
   UnavailableError error("pipeline stopped after 'setup': stages " + missing +
-                             " are not chained by the pipeline in this version yet (rso tokenizer, sample, select "
-                             "and train run on their own; run directory: " +
+                             " are not chained by the pipeline in this version yet (rso tokenizer, sft, reward, "
+                             "sample, select and train run on their own; run directory: " +
                              config.run.dir + ")",
                          __FILE__, __LINE__);
   error.mark_on_all_ranks();

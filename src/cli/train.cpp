@@ -1,20 +1,34 @@
-// `rso train`: preference optimisation (see rso/train/preference_trainer.hpp).
+// `rso sft`, `rso reward`, `rso train`: the training commands (see
+// rso/train/trainer.hpp and the three trainers built on it).
+#include <iostream>
+
 #include "rso/cli/commands.hpp"
 #include "rso/core/error.hpp"
 #include "rso/train/preference_trainer.hpp"
+#include "rso/train/reward_trainer.hpp"
+#include "rso/train/sft_trainer.hpp"
 
 namespace rso::cli {
 
-int run_train(DistContext& context, const ConfigOptions& options, const std::string& resume,
-              std::int64_t stop_after_step) {
-  const Config config = resolve_config(context, options);
+int run_trainer(DistContext& context, Trainer trainer, const TrainOptions& options) {
+  const Config config = resolve_config(context, options.config);
+  if (options.config.print_config) {
+    if (context.is_root()) std::cout << to_yaml(config);
+    return exit_code::ok;
+  }
   context.configure(config.dist);
   record_config(context, config);
   train::TrainingControl control;
-  control.resume = resume == "auto";
-  control.stop_after_step = stop_after_step;
+  control.resume = options.resume == "auto";
+  control.stop_after_step = options.stop_after_step;
+  bool finished = false;
+  switch (trainer) {
+    case Trainer::sft: finished = train::run_sft_training(context, config, control); break;
+    case Trainer::reward: finished = train::run_reward_training(context, config, control); break;
+    case Trainer::preference: finished = train::run_preference_training(context, config, control); break;
+  }
   // Stopped with a checkpoint: exit 75 asks the scheduler to requeue.
-  return train::run_preference_training(context, config, control) ? exit_code::ok : exit_code::requeue;
+  return finished ? exit_code::ok : exit_code::requeue;
 }
 
 }  // namespace rso::cli

@@ -65,11 +65,7 @@ void write_checkpoint(torch::nn::Module& module, TransformerOptions options, con
 
 // Checks that the checkpoint holds the architecture the caller builds.
 void expect_architecture(const std::string& path, const std::string& wanted) {
-  const h5::File file = h5::File::open(path, kModelFormat, kModelFormatVersion);
-  const h5::Group config = file.open_group("config");
-  // Files without the attribute predate reward checkpoints: policies.
-  const std::string stored =
-      config.has_attribute("architecture") ? config.string_attribute("architecture") : kCausalLmArchitecture;
+  const std::string stored = read_model_architecture(path);
   if (stored != wanted)
     RSO_THROW(DataError, "'" + path + "' holds a " + stored + ", not the " + wanted + " this step needs");
 }
@@ -91,6 +87,13 @@ at::ScalarType stored_dtype(const std::string& path) {
 }
 
 }  // namespace
+
+std::string read_model_architecture(const std::string& path) {
+  const h5::File file = h5::File::open(path, kModelFormat, kModelFormatVersion);
+  const h5::Group config = file.open_group("config");
+  // Files without the attribute predate reward checkpoints: policies.
+  return config.has_attribute("architecture") ? config.string_attribute("architecture") : kCausalLmArchitecture;
+}
 
 void save_model(Transformer& model, const std::string& path, const text::TokenizerFiles* tokenizer) {
   write_checkpoint(*model, model->options(), kCausalLmArchitecture, path, tokenizer, {});

@@ -2,7 +2,9 @@
 
 #include <ATen/ATen.h>
 
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -18,6 +20,15 @@ namespace {
 constexpr const char* kTrainStateFormat = "rso.train_state";
 constexpr std::int64_t kTrainStateVersion = 1;
 
+// Fault injection for the crash tests: RSO_KILL_DURING_CHECKPOINT=N makes
+// the process SIGKILL itself half-way through writing the checkpoint of step
+// N (weights written, optimiser state not, file not closed), the moment a
+// kill -9 or a node failure does the most harm.
+void maybe_die_during_checkpoint(std::int64_t step) {
+  const char* value = std::getenv("RSO_KILL_DURING_CHECKPOINT");
+  if (value != nullptr && std::strtoll(value, nullptr, 10) == step) std::raise(SIGKILL);
+}
+
 std::string step_name(std::int64_t step) {
   char name[32];
   std::snprintf(name, sizeof name, "step_%08lld", static_cast<long long>(step));
@@ -25,8 +36,9 @@ std::string step_name(std::int64_t step) {
 }
 }  // namespace
 
-std::string write_train_checkpoint(const std::string& directory, std::int64_t step, model::Transformer& policy,
-                                   const Optimizer& optimizer, const std::string& config_hash) {
+std::string write_train_checkpoint(const std::string& directory, std::int64_t step,
+                                   const std::vector<NamedParameter>& parameters, const Optimizer& optimizer,
+                                   const std::string& config_hash) {
   const fs::path root(directory);
   fs::create_directories(root);
   for (const auto& entry : fs::directory_iterator(root))  // leftovers of an interrupted write
@@ -38,9 +50,11 @@ std::string write_train_checkpoint(const std::string& directory, std::int64_t st
     h5::File file = h5::File::create((temp_dir / "state.h5").string(), kTrainStateFormat, kTrainStateVersion);
     file.set_attribute("step", step);
     file.set_attribute("config_hash", config_hash);
-    h5::Group parameters = file.create_group("parameters");
+    h5::Group group = file.create_group("parameters");
     at::NoGradGuard no_grad;
-    for (const auto& p : policy->named_parameters()) parameters.write_tensor(p.key(), p.value().to(at::kCPU));
+    for (const auto& p : parameters) group.write_tensor(p.name, p.tensor.to(at::kCPU));
+    file.flush();
+    maybe_die_during_checkpoint(step);
     h5::Group state = file.create_group("optimizer");
     for (const auto& [key, tensor] : optimizer.state()) state.write_tensor(key, tensor.to(at::kCPU));
     file.close();
@@ -66,21 +80,22 @@ std::optional<std::string> latest_train_checkpoint(const std::string& directory)
   return checkpoint.string();
 }
 
-std::int64_t load_train_checkpoint(const std::string& checkpoint, model::Transformer& policy, Optimizer& optimizer,
-                                   const std::string& config_hash) {
+std::int64_t load_train_checkpoint(const std::string& checkpoint, const std::vector<NamedParameter>& parameters,
+                                   Optimizer& optimizer, const std::string& config_hash) {
   const std::string path = (fs::path(checkpoint) / "state.h5").string();
   const h5::File file = h5::File::open(path, kTrainStateFormat, kTrainStateVersion);
   const std::string stored_hash = file.string_attribute("config_hash");
   if (stored_hash != config_hash)
     RSO_THROW(ConfigError, path + " was written for config hash " + stored_hash + ", this run has " + config_hash +
                                ": its parameters differ; use another train.output or start without --resume");
-  const h5::Group parameters = file.open_group("parameters");
+  const h5::Group group = file.open_group("parameters");
   {
     at::NoGradGuard no_grad;
-    for (auto& p : policy->named_parameters()) {
-      const at::Tensor stored = parameters.read_tensor(p.key());
-      if (stored.sizes() != p.value().sizes()) RSO_THROW(DataError, path + ": parameter " + p.key() + " has another shape");
-      p.value().copy_(stored);
+    for (const auto& p : parameters) {
+      const at::Tensor stored = group.read_tensor(p.name);
+      if (stored.sizes() != p.tensor.sizes()) RSO_THROW(DataError, path + ": parameter " + p.name + " has another shape");
+      at::Tensor target = p.tensor;
+      target.copy_(stored);
     }
   }
   const h5::Group state = file.open_group("optimizer");

@@ -85,7 +85,7 @@ check "3 ranks: config error exits 2" status_is 2
 check "3 ranks: config error reported once" [ "$(stderr_count "cannot open config file")" -eq 1 ]
 
 # --- commands not built yet say so and fail, producing nothing ---------------------
-for command in sft reward eval; do
+for command in eval; do
   run "$rso" "$command" --run-dir "$work/planned"
   check "rso $command exits 69" status_is 69
   check "rso $command says it is not built" stderr_has "'rso $command' is not built in this version yet"
@@ -321,7 +321,7 @@ check "train refuses to resume with other parameters" status_is 2
   --set train.steps=100000 >"$work/out" 2>"$work/err" &
 launcher=$!
 for _ in $(seq 1 300); do
-  [ "$(wc -l <"$work/signalled/train/metrics.jsonl" 2>/dev/null || echo 0)" -ge 3 ] && break
+  [ "$(wc -l 2>/dev/null <"$work/signalled/train/metrics.jsonl" || echo 0)" -ge 3 ] && break
   sleep 0.1
 done
 kill -USR1 "$launcher"
@@ -329,6 +329,95 @@ wait "$launcher"
 status=$?
 check "train on SIGUSR1 checkpoints and exits 75" status_is 75
 check "train on SIGUSR1 leaves a committed checkpoint" [ -s "$work/signalled/train/checkpoints/latest" ]
+
+# kill -9 half-way through writing a checkpoint (RSO_KILL_DURING_CHECKPOINT=N: the
+# process SIGKILLs itself with the weights of step N written and the file open),
+# then resume: the previous checkpoint is used and the run ends as if never killed.
+run env RSO_KILL_DURING_CHECKPOINT=8 "$rso" train --run-dir "$work/killed" "${resume_flags[@]}"
+check "train killed in a checkpoint write dies by SIGKILL" status_is 137
+check "train killed in a checkpoint write leaves it uncommitted" [ -d "$work/killed/train/checkpoints/step_00000008.tmp" ]
+check "train killed in a checkpoint write keeps the previous one as latest" \
+  grep -qx step_00000004 "$work/killed/train/checkpoints/latest"
+run "$rso" train --run-dir "$work/single" "${resume_flags[@]}"
+run "$rso" train --run-dir "$work/killed" "${resume_flags[@]}" --resume auto
+check "train resumed after kill -9 exits 0" status_is 0
+check "train resumed after kill -9 starts from step 4" stderr_has "(step 4)"
+check "train resumed after kill -9 gives the uninterrupted weights bit for bit" \
+  cmp -s "$work/single/train/model.h5" "$work/killed/train/model.h5"
+
+# --- sft: the LM loss on responses; held-out loss falls ----------------------------------
+# Responses copy the prompt shifted by 20 ids: learnable, so held-out loss must fall.
+awk 'BEGIN { srand(7); for (i = 0; i < 200; i++) { n = 2 + int(rand() * 4); p = ""; r = "";
+  for (j = 0; j < n; j++) { t = 1 + int(rand() * 19); p = p (j ? ", " : "") t; r = r (j ? ", " : "") (t + 20) }
+  printf "{\"prompt_ids\": [%s], \"response_ids\": [%s]}\n", p, r } }' >"$work/sft.jsonl"
+sft_flags=(--set sft.init="$work/model.h5" --set sft.data="$work/sft.jsonl" --set sft.steps=40
+  --set sft.micro_batch=4 --set sft.learning_rate=3e-3 --set sft.eval_fraction=0.2 --set sft.eval_every=20
+  --set dist.threads=1)
+run mpi 2 "$rso" sft --run-dir "$work/sft2" "${sft_flags[@]}"
+check "sft on 2 ranks exits 0" status_is 0
+check "sft writes the policy" [ -s "$work/sft2/sft/model.h5" ]
+check "sft writes one metrics line per step" [ "$(wc -l <"$work/sft2/sft/metrics.jsonl")" -eq 40 ]
+json_number() { grep -o "\"$2\": *[-0-9.e]*" "$1" | head -1 | sed 's/.*: *//'; }
+eval_before=$(json_number "$work/sft2/sft/eval_before.json" eval_loss)
+eval_after=$(json_number "$work/sft2/sft/summary.json" eval_loss)
+check "sft lowers the held-out loss by a quarter ($eval_before -> $eval_after)" \
+  awk -v a="$eval_before" -v b="$eval_after" 'BEGIN { exit !(b < 0.75 * a) }'
+check "sft holds out 40 of 200 examples" grep -q '"held_out": 40' "$work/sft2/sft/summary.json"
+# 2 ranks x micro-batch 4 = 1 rank x 2 micro-batches of 4: every step's loss within relative 1e-5.
+run "$rso" sft --run-dir "$work/sft1" "${sft_flags[@]}" --set sft.grad_accumulation=2
+check "sft on 1 rank with accumulation 2 exits 0" status_is 0
+losses() { grep -o '"loss":[-0-9.e]*' "$1" | cut -d: -f2; }
+check "sft: 2 ranks x b equals 1 rank x accumulation 2 (relative 1e-5 each step)" \
+  bash -c "paste <(printf '%s\n' \"\$1\") <(printf '%s\n' \"\$2\") | awk '{ d = \$1 - \$2; if (d < 0) d = -d;
+    if (d > 1e-5 * (\$1 < 0 ? -\$1 : \$1)) bad = 1; n++ } END { exit bad || n != 40 }'" _ \
+  "$(losses "$work/sft2/sft/metrics.jsonl")" "$(losses "$work/sft1/sft/metrics.jsonl")"
+run "$rso" sft --run-dir "$work/sft-bf16" "${sft_flags[@]}" --set dist.precision=bfloat16 --set sft.steps=20
+check "sft in bfloat16 exits 0" status_is 0
+check "sft in bfloat16 keeps float32 master weights" stderr_has "bfloat16 forward with float32 master weights"
+run "$rso" inspect "$work/sft-bf16/sft/model.h5"
+check "sft in bfloat16 saves the float32 masters" stdout_has "lm_head.weight  float32"
+eval_bf16=$(json_number "$work/sft-bf16/sft/summary.json" eval_loss)
+check "sft in bfloat16 lowers the held-out loss ($eval_before -> $eval_bf16)" \
+  awk -v a="$eval_before" -v b="$eval_bf16" 'BEGIN { exit !(b < 0.9 * a) }'
+run "$rso" sft --run-dir "$work/sft-stop" "${sft_flags[@]}" --stop-after-step 10
+check "sft stopped exits 75" status_is 75
+run "$rso" sft --run-dir "$work/sft-stop" "${sft_flags[@]}" --resume auto
+check "sft resumed exits 0" status_is 0
+run "$rso" sft --run-dir "$work/sft-nodata" "${sft_flags[@]}" --set sft.data="$work/absent.jsonl"
+check "sft without its data exits 4" status_is 4
+printf '{"prompt_ids": [1], "response_ids": []}\n' >"$work/sft-empty.jsonl"
+run "$rso" sft --run-dir "$work/sft-bad" "${sft_flags[@]}" --set sft.data="$work/sft-empty.jsonl"
+check "sft with an empty response exits 3" status_is 3
+check "sft names the line of the empty response" stderr_has "sft-empty.jsonl:1"
+
+# --- reward: pointwise and ranking models on separable pairs ---------------------------
+# Chosen responses use ids 20-29, rejected ones 30-39: clearly separable.
+awk 'BEGIN { srand(11); for (i = 0; i < 200; i++) { n = 2 + int(rand() * 3); p = ""; c = ""; r = "";
+  for (j = 0; j < n; j++) { p = p (j ? ", " : "") (1 + int(rand() * 19)); c = c (j ? ", " : "") (20 + int(rand() * 10));
+    r = r (j ? ", " : "") (30 + int(rand() * 10)) }
+  printf "{\"prompt_ids\": [%s], \"chosen_ids\": [%s], \"rejected_ids\": [%s]}\n", p, c, r } }' >"$work/rm-pairs.jsonl"
+reward_flags=(--set reward.init="$work/model.h5" --set reward.pairs="$work/rm-pairs.jsonl" --set reward.steps=40
+  --set reward.micro_batch=4 --set reward.learning_rate=1e-3 --set reward.first_marker=ids:49
+  --set reward.second_marker=ids:48 --set dist.threads=1)
+for kind in pointwise ranking; do
+  run mpi 2 "$rso" reward --run-dir "$work/rm-$kind" "${reward_flags[@]}" --set reward.kind=$kind
+  check "reward $kind on 2 ranks exits 0" status_is 0
+  # The score head starts at zero: every pair starts at loss log 2.
+  check "reward $kind starts at loss log 2" grep -q '^{"step":1,"loss":0.69314' "$work/rm-$kind/reward/metrics.jsonl"
+  accuracy=$(json_number "$work/rm-$kind/reward/summary.json" eval_accuracy)
+  check "reward $kind reaches held-out accuracy >= 0.9 ($accuracy)" awk -v a="$accuracy" 'BEGIN { exit !(a >= 0.9) }'
+  run "$rso" inspect "$work/rm-$kind/reward/model.h5"
+  check "reward $kind writes a $kind reward model" stdout_has "\"$kind\""
+done
+run "$rso" reward --run-dir "$work/rm-mismatch" "${reward_flags[@]}" --set reward.kind=ranking \
+  --set reward.init="$work/rm-pointwise/reward/model.h5"
+check "reward refuses to continue a pointwise model as ranking" status_is 2
+run "$rso" reward --run-dir "$work/rm-text" "${reward_flags[@]}" --set reward.kind=ranking --set reward.first_marker="[A]"
+check "reward with text markers and no tokenizer exits 2" status_is 2
+# The trained ranking model labels pairs in the sampling stage.
+run mpi 2 "$rso" sample --run-dir "$work/sample-rm" "${sample_flags[@]}" \
+  --set sample.reward_model="$work/rm-ranking/reward/model.h5"
+check "sample with the trained ranking model exits 0" status_is 0
 
 # --- tokenizers: train through the SentencePiece helper, text in and out -------------
 for i in $(seq 1 400); do

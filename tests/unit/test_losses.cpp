@@ -87,7 +87,7 @@ TEST(PreferenceLoss, StableForLargeMargins) {
 }  // namespace
 }  // namespace rso::train
 
-#include "rso/train/preference_trainer.hpp"
+#include "rso/train/trainer.hpp"
 
 namespace rso::train {
 namespace {

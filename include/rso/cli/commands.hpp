@@ -75,9 +75,15 @@ int run_generate(DistContext& context, const GenerateOptions& options);
 int run_import_hf(DistContext& context, const std::string& directory, const std::string& output,
                   const std::string& tokenizer);
 int run_select(DistContext& context, const SelectOptions& options);
-// Exit 0 when done, 75 (requeue) when stopped by a signal after a checkpoint.
-int run_train(DistContext& context, const ConfigOptions& options, const std::string& resume,
-              std::int64_t stop_after_step);
+// The three training commands share their options and exits: 0 when done,
+// 75 (requeue) when stopped by a signal or --stop-after-step after a checkpoint.
+enum class Trainer { sft, reward, preference };
+struct TrainOptions {
+  ConfigOptions config;
+  std::string resume = "never";  // or "auto"
+  std::int64_t stop_after_step = -1;
+};
+int run_trainer(DistContext& context, Trainer trainer, const TrainOptions& options);
 // Exit 0 when every block is done, 75 (requeue) when --max-blocks stopped it first.
 int run_sample(DistContext& context, const ConfigOptions& options, std::int64_t max_blocks);
 int run_tokenizer_train(DistContext& context, const TokenizerTrainOptions& options);

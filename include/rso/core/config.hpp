@@ -42,6 +42,8 @@ struct DistConfig {
   Precision precision = Precision::automatic;
   CollectiveBackend backend = CollectiveBackend::automatic;
   std::int64_t threads = 0;
+  double bucket_mb = 25.0;
+  double peak_tflops = 0.0;
 
   template <class V>
   void visit(V& v) {
@@ -53,6 +55,10 @@ struct DistConfig {
     v.operational("backend", backend, kCollectiveBackendNames,
                   "tensor collectives; auto: NCCL when every rank has its own GPU, else MPI");
     v.operational("threads", threads, "torch threads per rank; 0: the cores this rank may use",
+                  non_negative());
+    v.operational("bucket_mb", bucket_mb, "size of the flat buckets gradients are averaged in (MiB)", positive());
+    v.operational("peak_tflops", peak_tflops,
+                  "the device's peak dense TFLOP/s at the training dtype, for MFU; 0: known GPUs by name, else no MFU",
                   non_negative());
   }
 };
@@ -143,22 +149,49 @@ enum class ScheduleKind { constant, cosine };
 constexpr EnumNames<ScheduleKind, 2> kScheduleKindNames{
     {{ScheduleKind::constant, "constant"}, {ScheduleKind::cosine, "cosine"}}};
 
-struct TrainConfig {
-  LossKind loss = LossKind::sigmoid_norm;
+// How a training command optimises: batch, optimiser, schedule, clipping,
+// checkpoints. Shared by the `train`, `sft` and `reward` sections; each has
+// its own values. An "example" is a pair for train and reward, a (prompt,
+// response) for sft.
+struct OptimizationConfig {
+  double learning_rate = 1e-5;
+  std::int64_t micro_batch = 8;
+  std::int64_t grad_accumulation = 1;
+  std::int64_t global_batch = 0;
+  std::int64_t steps = 1000;
   OptimizerKind optimizer = OptimizerKind::adamw;
   ScheduleKind schedule = ScheduleKind::constant;
   std::int64_t warmup_steps = 0;
   double weight_decay = 0.0;
   double max_grad_norm = 1.0;
-  std::int64_t global_batch = 0;
+  std::int64_t checkpoint_every = 100;
+
+  template <class V>
+  void visit_optimization(V& v) {
+    v.param("learning_rate", learning_rate, "peak learning rate", positive());
+    // How a global batch is cut is operational: a run may resume on another
+    // rank count with the same global batch (the trainer hashes the global batch).
+    v.operational("micro_batch", micro_batch, "examples per rank per forward/backward", at_least(1));
+    v.operational("grad_accumulation", grad_accumulation, "micro-batches per optimiser step", at_least(1));
+    v.param("global_batch", global_batch,
+            "examples per optimiser step; must equal micro_batch x grad_accumulation x ranks; 0: that product",
+            non_negative());
+    v.param("steps", steps, "optimiser steps", at_least(1));
+    v.param("optimizer", optimizer, kOptimizerKindNames, "adamw, or adafactor (the paper's; relative step off)");
+    v.param("schedule", schedule, kScheduleKindNames, "after warm-up: constant, or cosine decay to 0 at the last step");
+    v.param("warmup_steps", warmup_steps, "linear warm-up from 0 to learning_rate", non_negative());
+    v.param("weight_decay", weight_decay, "decoupled weight decay (adamw)", non_negative());
+    v.param("max_grad_norm", max_grad_norm, "clip the global gradient norm to this; 0: no clipping", non_negative());
+    v.operational("checkpoint_every", checkpoint_every, "steps between checkpoints; 0: only at the end",
+                  non_negative());
+  }
+};
+
+struct TrainConfig : OptimizationConfig {
+  LossKind loss = LossKind::sigmoid_norm;
   std::string pairs, policy, output;
   double gamma = 0.05;
   double sft_weight = 0.0;
-  double learning_rate = 1e-5;
-  std::int64_t micro_batch = 8;
-  std::int64_t grad_accumulation = 1;
-  std::int64_t steps = 1000;
-  std::int64_t checkpoint_every = 100;
 
   template <class V>
   void visit(V& v) {
@@ -167,27 +200,71 @@ struct TrainConfig {
     v.param("gamma", gamma, "γ scaling the log-ratio margin inside the loss", positive());
     v.param("sft_weight", sft_weight, "λ of the SLiC term -λ·log πθ(y_ref); 0 disables",
             non_negative());
-    v.param("learning_rate", learning_rate, "peak learning rate", positive());
-    // How a global batch is cut is operational: a run may resume on another
-    // rank count with the same global batch (the trainer hashes the global batch).
-    v.operational("micro_batch", micro_batch, "pairs per rank per forward/backward", at_least(1));
-    v.operational("grad_accumulation", grad_accumulation, "micro-batches per optimiser step", at_least(1));
-    v.param("global_batch", global_batch,
-            "pairs per optimiser step; must equal micro_batch x grad_accumulation x ranks; 0: that product",
-            non_negative());
-    v.param("steps", steps, "optimiser steps", at_least(1));
-    v.param("optimizer", optimizer, kOptimizerKindNames, "adamw, or adafactor (the paper's; relative step off)");
-    v.param("schedule", schedule, kScheduleKindNames, "after warm-up: constant, or cosine decay to 0 at the last step");
-    v.param("warmup_steps", warmup_steps, "linear warm-up from 0 to learning_rate", non_negative());
-    v.param("weight_decay", weight_decay, "decoupled weight decay (adamw)", non_negative());
-    v.param("max_grad_norm", max_grad_norm, "clip the global gradient norm to this; 0: no clipping", non_negative());
+    visit_optimization(v);
     v.operational("pairs", pairs,
                   "training pairs: a sample directory (manifest.json) or JSONL {prompt, chosen, rejected}; empty: "
                   "<run.dir>/sample");
     v.operational("policy", policy, "initial policy, also the reference pi_sft; empty: <run.dir>/sft/model.h5");
     v.operational("output", output, "metrics and the trained policy; empty: <run.dir>/train");
-    v.operational("checkpoint_every", checkpoint_every, "steps between checkpoints; 0: only at the end",
-                  non_negative());
+  }
+};
+
+struct SftConfig : OptimizationConfig {
+  std::string data, eval_data, init, output;
+  double eval_fraction = 0.05;
+  std::int64_t eval_every = 0;
+
+  SftConfig() {
+    learning_rate = 1e-4;
+    steps = 500;
+  }
+
+  template <class V>
+  void visit(V& v) {
+    visit_optimization(v);
+    v.param("eval_fraction", eval_fraction,
+            "share of the data held out for evaluation (seeded split) when sft.eval_data is empty", between(0.0, 0.5));
+    v.operational("eval_every", eval_every, "steps between held-out evaluations; 0: only at the end", non_negative());
+    v.operational("data", data, "SFT examples JSONL {prompt, response} (text or *_ids); empty: <run.dir>/data/sft.jsonl");
+    v.operational("eval_data", eval_data, "held-out examples JSONL; empty: hold out sft.eval_fraction of the data");
+    v.operational("init", init, "model to fine-tune; empty: <run.dir>/init/model.h5");
+    v.operational("output", output, "metrics and the SFT policy (model.h5); empty: <run.dir>/sft");
+  }
+};
+
+enum class RewardKind { pointwise, ranking };
+constexpr EnumNames<RewardKind, 2> kRewardKindNames{{{RewardKind::pointwise, "pointwise"}, {RewardKind::ranking, "ranking"}}};
+
+struct RewardConfig : OptimizationConfig {
+  RewardKind kind = RewardKind::ranking;
+  std::string first_marker = "\n[A] ", second_marker = "\n[B] ";
+  std::string pairs, eval_pairs, init, output;
+  double eval_fraction = 0.1;
+  std::int64_t eval_every = 0;
+
+  RewardConfig() {
+    learning_rate = 1e-4;
+    steps = 500;
+  }
+
+  template <class V>
+  void visit(V& v) {
+    v.param("kind", kind, kRewardKindNames,
+            "pointwise: Bradley-Terry r(x, y); ranking: the paper's rho(x, y1, y2), trained with random order flips");
+    visit_optimization(v);
+    v.param("first_marker", first_marker,
+            "ranking input 'x <first_marker> y1 <second_marker> y2': text, or 'ids:' and comma-separated token ids");
+    v.param("second_marker", second_marker, "see first_marker");
+    v.param("eval_fraction", eval_fraction,
+            "share of the pairs held out for evaluation (seeded split) when reward.eval_pairs is empty",
+            between(0.0, 0.5));
+    v.operational("eval_every", eval_every, "steps between held-out evaluations; 0: only at the end", non_negative());
+    v.operational("pairs", pairs, "human preference pairs JSONL {prompt, chosen, rejected}; empty: <run.dir>/data/pairs.jsonl");
+    v.operational("eval_pairs", eval_pairs, "held-out pairs JSONL; empty: hold out reward.eval_fraction of the pairs");
+    v.operational("init", init,
+                  "starting point: a policy (its backbone; the score head is initialised) or a reward model; empty: "
+                  "<run.dir>/sft/model.h5");
+    v.operational("output", output, "metrics and the reward model (model.h5); empty: <run.dir>/reward");
   }
 };
 
@@ -195,6 +272,8 @@ struct Config {
   RunConfig run;
   DistConfig dist;
   LogConfig log;
+  SftConfig sft;
+  RewardConfig reward;
   SampleConfig sample;
   TrainConfig train;
 
@@ -203,6 +282,8 @@ struct Config {
     v.section("run", run, "where outputs go and how randomness is seeded");
     v.section("dist", dist, "devices and collectives");
     v.section("log", log, "logging and progress");
+    v.section("sft", sft, "supervised fine-tuning of the policy");
+    v.section("reward", reward, "reward or ranking model training");
     v.section("sample", sample, "candidate generation, rejection sampling, pairing");
     v.section("train", train, "preference optimisation");
   }

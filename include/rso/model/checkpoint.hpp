@@ -42,6 +42,9 @@ void save_model(Transformer& model, const std::string& path, const text::Tokeniz
 // The tokenizer stored with a checkpoint, if any.
 std::optional<text::TokenizerFiles> read_model_tokenizer(const std::string& path);
 
+// The @architecture of a checkpoint: kCausalLmArchitecture or kRewardArchitecture.
+std::string read_model_architecture(const std::string& path);
+
 // The options stored in a checkpoint.
 TransformerOptions read_model_options(const std::string& path);
 

@@ -6,6 +6,8 @@
 //
 // state.h5 (format "rso.train_state" v1): @step, @config_hash,
 // /parameters/<name> (float32 master weights), /optimizer/<name>/<slot>.
+// Written and read by parameter name, so any model (policy or reward model)
+// checkpoints the same way.
 // Data-parallel ranks hold identical state, so rank 0 writes it; the data
 // cursor is the step itself (batches are a function of the step) and the
 // random streams are keyed by step and epoch, so nothing else is needed.
@@ -15,21 +17,23 @@
 #include <optional>
 #include <string>
 
-#include "rso/model/transformer.hpp"
+#include <vector>
+
 #include "rso/train/optimizer.hpp"
 
 namespace rso::train {
 
 // Rank 0 only. Returns the committed directory.
-std::string write_train_checkpoint(const std::string& directory, std::int64_t step, model::Transformer& policy,
-                                   const Optimizer& optimizer, const std::string& config_hash);
+std::string write_train_checkpoint(const std::string& directory, std::int64_t step,
+                                   const std::vector<NamedParameter>& parameters, const Optimizer& optimizer,
+                                   const std::string& config_hash);
 
 // The newest committed checkpoint in `directory` (by its `latest` file), if any.
 std::optional<std::string> latest_train_checkpoint(const std::string& directory);
 
 // Loads weights and optimiser state; returns the step. A checkpoint written
 // for other parameters (config hash) is a ConfigError.
-std::int64_t load_train_checkpoint(const std::string& checkpoint, model::Transformer& policy, Optimizer& optimizer,
-                                   const std::string& config_hash);
+std::int64_t load_train_checkpoint(const std::string& checkpoint, const std::vector<NamedParameter>& parameters,
+                                   Optimizer& optimizer, const std::string& config_hash);
 
 }  // namespace rso::train

@@ -1,0 +1,267 @@
+#include "rso/train/reward_trainer.hpp"
+
+#include <ATen/ATen.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "rso/core/error.hpp"
+#include "rso/model/batching.hpp"
+#include "rso/train/model_flops.hpp"
+#include "rso/train/preference_data.hpp"
+
+namespace rso::train {
+
+namespace fs = std::filesystem;
+
+model::RankingSeparators ranking_separators(const RewardConfig& config, const text::Tokenizer* tokenizer,
+                                            std::int64_t vocab_size) {
+  auto parse = [&](const std::string& marker, const char* key) {
+    std::vector<std::int64_t> ids;
+    if (marker.rfind("ids:", 0) == 0) {
+      std::size_t at = 4;
+      while (at < marker.size()) {
+        const std::size_t comma = std::min(marker.find(',', at), marker.size());
+        const std::string number = marker.substr(at, comma - at);
+        std::size_t used = 0;
+        long long id = -1;
+        try {
+          id = std::stoll(number, &used);
+        } catch (const std::exception&) {
+        }
+        if (used != number.size() || number.empty() || id < 0 || id >= vocab_size)
+          RSO_THROW(ConfigError, std::string("reward.") + key + " = '" + marker +
+                                     "': after 'ids:' give comma-separated token ids below the vocabulary size " +
+                                     std::to_string(vocab_size));
+        ids.push_back(id);
+        at = comma + 1;
+      }
+    } else {
+      if (tokenizer == nullptr)
+        RSO_THROW(ConfigError, std::string("reward.") + key + " is text but the model has no tokenizer; give 'ids:N,...'");
+      ids = tokenizer->encode(marker);
+    }
+    if (ids.empty()) RSO_THROW(ConfigError, std::string("reward.") + key + " gives no tokens");
+    return ids;
+  };
+  return {parse(config.first_marker, "first_marker"), parse(config.second_marker, "second_marker")};
+}
+
+namespace {
+
+class RewardTask : public TrainingTask {
+ public:
+  enum Slot { kLoss, kCorrect, kChosenScore, kRejectedScore, kSlots };
+
+  RewardTask(const Config& config, model::RewardModel model, model::RewardHead head, std::vector<PreferencePair> train,
+             std::vector<PreferencePair> eval, std::optional<text::TokenizerFiles> tokenizer, c10::Device device)
+      : config_(config), model_(std::move(model)), head_(std::move(head)), train_(std::move(train)),
+        eval_(std::move(eval)), tokenizer_(std::move(tokenizer)), device_(device),
+        flops_(flop_model(named_parameters(*model_), model_->options(), false)) {}
+
+  std::size_t train_size() const override { return train_.size(); }
+  std::size_t eval_size() const override { return eval_.size(); }
+  std::size_t metric_slots() const override { return kSlots; }
+
+  at::Tensor train_micro_batch(const std::vector<std::size_t>& examples, const std::vector<std::uint64_t>& positions,
+                               std::vector<double>& sums, MicroBatchWork& work) override {
+    std::vector<bool> flips;
+    for (const std::uint64_t position : positions)
+      flips.push_back(ranking() && RandomStream({config_.run.seed, Stage::reward, position, 2}).bernoulli(0.5));
+    const Scored scored = score(train_, examples, flips, &work);
+    accumulate(scored, sums);
+    return scored.loss.sum();
+  }
+
+  void evaluate(const std::vector<std::size_t>& examples, std::vector<double>& sums) override {
+    if (!ranking()) {
+      accumulate(score(eval_, examples, std::vector<bool>(examples.size(), false), nullptr), sums);
+      return;
+    }
+    // Both orders, each weighing one half.
+    std::vector<double> part(sums.size(), 0.0);
+    accumulate(score(eval_, examples, std::vector<bool>(examples.size(), false), nullptr), part);
+    accumulate(score(eval_, examples, std::vector<bool>(examples.size(), true), nullptr), part);
+    for (std::size_t i = 0; i < sums.size(); ++i) sums[i] += 0.5 * part[i];
+  }
+
+  void add_metrics(const std::vector<double>& sums, double examples, const std::string& prefix,
+                   nlohmann::ordered_json& line) const override {
+    line[prefix + "loss"] = sums[kLoss] / examples;
+    line[prefix + "accuracy"] = sums[kCorrect] / examples;
+    if (ranking()) {
+      line[prefix + "chosen_first_logit"] = sums[kChosenScore] / examples;
+    } else {
+      line[prefix + "chosen_reward"] = sums[kChosenScore] / examples;
+      line[prefix + "rejected_reward"] = sums[kRejectedScore] / examples;
+    }
+  }
+
+  std::vector<std::string> progress_metrics() const override { return {"accuracy", "eval_accuracy", "grad_norm"}; }
+
+  void save(const std::string& output) override {
+    model::save_reward_model(model_, (fs::path(output) / "model.h5").string(), head_, tokenizer_ ? &*tokenizer_ : nullptr);
+  }
+
+ private:
+  bool ranking() const { return head_.kind == "ranking"; }
+
+  // Per-pair loss and, as the chosen-vs-rejected logit, r_w − r_l
+  // (pointwise) or the ranking logit oriented so that > 0 favours y_w.
+  struct Scored {
+    at::Tensor loss, logit, chosen_score, rejected_score;
+  };
+
+  Scored score(const std::vector<PreferencePair>& data, const std::vector<std::size_t>& examples,
+               const std::vector<bool>& flips, MicroBatchWork* work) {
+    std::vector<std::vector<std::int64_t>> prompts, firsts, seconds;
+    for (std::size_t k = 0; k < examples.size(); ++k) {
+      const PreferencePair& pair = data[examples[k]];
+      prompts.push_back(pair.prompt);
+      firsts.push_back(flips[k] ? pair.rejected : pair.chosen);
+      seconds.push_back(flips[k] ? pair.chosen : pair.rejected);
+    }
+    Scored scored;
+    if (ranking()) {
+      const auto [ids, mask] = model::pack_ranking_inputs(prompts, firsts, seconds, head_.separators, 0);
+      const at::Tensor s = model_->forward(ids.to(device_), mask.to(device_)).to(at::kFloat);
+      std::vector<double> sign_values;
+      for (const bool flip : flips) sign_values.push_back(flip ? -1.0 : 1.0);
+      const at::Tensor sign = at::tensor(sign_values, at::kFloat).to(s.device());
+      scored.logit = s * sign;
+      scored.chosen_score = scored.logit;
+      scored.rejected_score = at::zeros_like(s);
+      if (work != nullptr) {
+        const at::Tensor lengths = mask.sum(1);
+        for (std::int64_t i = 0; i < lengths.size(0); ++i) {
+          const std::int64_t length = lengths[i].item<std::int64_t>();
+          work->tokens += static_cast<double>(length);
+          work->flops += flops_.sequence(length);
+        }
+      }
+    } else {
+      std::vector<std::vector<std::int64_t>> chosen_rows, rejected_rows;
+      for (std::size_t k = 0; k < prompts.size(); ++k) {
+        chosen_rows.push_back(prompts[k]);
+        chosen_rows.back().insert(chosen_rows.back().end(), firsts[k].begin(), firsts[k].end());
+        rejected_rows.push_back(prompts[k]);
+        rejected_rows.back().insert(rejected_rows.back().end(), seconds[k].begin(), seconds[k].end());
+        if (work != nullptr) {
+          work->tokens += static_cast<double>(chosen_rows.back().size() + rejected_rows.back().size());
+          work->flops += flops_.sequence(static_cast<std::int64_t>(chosen_rows.back().size())) +
+                         flops_.sequence(static_cast<std::int64_t>(rejected_rows.back().size()));
+        }
+      }
+      // One forward for both responses: chosen rows first.
+      std::vector<std::vector<std::int64_t>> rows = chosen_rows;
+      rows.insert(rows.end(), rejected_rows.begin(), rejected_rows.end());
+      const auto [ids, mask] = model::left_pad(rows, 0);
+      const at::Tensor r = model_->forward(ids.to(device_), mask.to(device_)).to(at::kFloat);
+      const auto n = static_cast<std::int64_t>(prompts.size());
+      scored.chosen_score = r.slice(0, 0, n);
+      scored.rejected_score = r.slice(0, n, 2 * n);
+      scored.logit = scored.chosen_score - scored.rejected_score;
+    }
+    scored.loss = at::softplus(-scored.logit);  // −log σ(logit)
+    return scored;
+  }
+
+  static void accumulate(const Scored& scored, std::vector<double>& sums) {
+    const at::Tensor logit = scored.logit.detach().to(at::kDouble);
+    sums[kLoss] += scored.loss.detach().to(at::kDouble).sum().item<double>();
+    sums[kCorrect] += logit.gt(0).sum().item<double>();
+    sums[kChosenScore] += scored.chosen_score.detach().to(at::kDouble).sum().item<double>();
+    sums[kRejectedScore] += scored.rejected_score.detach().to(at::kDouble).sum().item<double>();
+  }
+
+  const Config& config_;
+  model::RewardModel model_;
+  model::RewardHead head_;
+  std::vector<PreferencePair> train_, eval_;
+  std::optional<text::TokenizerFiles> tokenizer_;
+  c10::Device device_;
+  FlopModel flops_;
+};
+
+// The reward model reward.init describes: a policy's backbone under a zero
+// score head, or a reward model of the configured kind.
+model::RewardModel initial_reward_model(const std::string& path, const std::string& kind, model::RewardHead* stored) {
+  if (model::read_model_architecture(path) == model::kRewardArchitecture) {
+    model::RewardModel model = model::load_reward_model(path, stored);
+    if (stored->kind != kind)
+      RSO_THROW(ConfigError, "reward.init '" + path + "' is a " + stored->kind + " reward model, reward.kind is " + kind);
+    return model;
+  }
+  const model::Transformer policy = model::load_model(path);
+  model::RewardModel model(policy->options());
+  at::NoGradGuard no_grad;
+  model->to(policy->model->embed_tokens->weight.scalar_type());
+  const auto source = policy->model->named_parameters();
+  for (auto& p : model->model->named_parameters()) p.value().copy_(source[p.key()]);
+  model->score->weight.zero_();
+  return model;
+}
+
+std::string reward_hash(const Config& config) {
+  Config relevant;
+  relevant.run.seed = config.run.seed;
+  relevant.reward = config.reward;
+  return config_hash(relevant);
+}
+
+}  // namespace
+
+bool run_reward_training(DistContext& context, const Config& config, const TrainingControl& control) {
+  const RewardConfig& rc = config.reward;
+  const fs::path run(config.run.dir);
+  const std::string pairs_path = rc.pairs.empty() ? (run / "data" / "pairs.jsonl").string() : rc.pairs;
+  const std::string init_path = rc.init.empty() ? (run / "sft" / "model.h5").string() : rc.init;
+  const std::string kind = enum_name(rc.kind, kRewardKindNames);
+  context.agree([&] { global_batch_size(rc, context.size(), "reward"); });
+
+  model::RewardHead stored_head;
+  stored_head.kind.clear();  // stays empty when reward.init is a policy
+  model::RewardModel model = context.agree([&] { return initial_reward_model(init_path, kind, &stored_head); });
+  model->to(context.device(), context.compute_dtype());
+  auto tokenizer_files = context.agree([&] { return model::read_model_tokenizer(init_path); });
+  const std::unique_ptr<text::Tokenizer> tokenizer = tokenizer_files ? text::make_tokenizer(*tokenizer_files) : nullptr;
+  const std::int64_t vocab = model->options().vocab_size();
+  model::RewardHead head;
+  head.kind = kind;
+  // A ranking model keeps the markers it was trained with.
+  if (stored_head.kind == "ranking") head.separators = stored_head.separators;
+  else if (rc.kind == RewardKind::ranking)
+    head.separators = context.agree([&] { return ranking_separators(rc, tokenizer.get(), vocab); });
+
+  std::vector<PreferencePair> all =
+      context.agree([&] { return load_preference_pairs(pairs_path, tokenizer.get(), vocab); });
+  std::vector<PreferencePair> train, eval;
+  if (!rc.eval_pairs.empty()) {
+    train = std::move(all);
+    eval = context.agree([&] { return load_preference_pairs(rc.eval_pairs, tokenizer.get(), vocab); });
+  } else {
+    const auto [train_indices, eval_indices] =
+        holdout_split(all.size(), rc.eval_fraction, config.run.seed, Stage::reward);
+    context.agree([&, n = train_indices.size()] {
+      if (n == 0) RSO_THROW(DataError, "reward: '" + pairs_path + "' leaves no training pairs after the hold-out");
+    });
+    train = subset(all, train_indices);
+    eval = subset(all, eval_indices);
+  }
+  if (context.is_root()) spdlog::info("reward: {} model from {}", kind, init_path);
+  RewardTask task(config, model, head, std::move(train), std::move(eval), std::move(tokenizer_files),
+                  context.device());
+
+  TrainerSetup setup;
+  setup.name = "reward";
+  setup.settings = &rc;
+  setup.stage = Stage::reward;
+  setup.seed = config.run.seed;
+  setup.eval_every = rc.eval_every;
+  setup.parameters = named_parameters(*model);
+  setup.output = rc.output.empty() ? (run / "reward").string() : rc.output;
+  setup.config_hash = reward_hash(config);
+  return run_training(context, config, setup, task, control);
+}
+
+}  // namespace rso::train
