@@ -17,6 +17,7 @@
 
 #include <torch/version.h>
 
+#include "rso/dist/host_memory.hpp"
 #include "rso/model/generate.hpp"
 
 int main(int argc, char** argv) {
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
     else if (flag == "--threads") threads = std::atoi(argv[i + 1]);
   }
   if (threads > 0) at::set_num_threads(threads);
+  rso::keep_freed_host_memory();  // as the rso binary does
   rso::model::TransformerOptions options;  // defaults: the benchmark model
   if (preset == "demo")
     options.vocab_size(8000).hidden_size(256).num_layers(4).num_heads(4).num_kv_heads(4).intermediate_size(688);

@@ -16,6 +16,7 @@
 #include "mpi_check.hpp"
 #include "nccl_communicator.hpp"
 #include "rso/core/error.hpp"
+#include "rso/dist/host_memory.hpp"
 
 #ifdef RSO_WITH_CUDA
 #include <c10/cuda/CUDAFunctions.h>
@@ -25,6 +26,7 @@
 namespace rso {
 
 DistContext::DistContext(int& argc, char**& argv) {
+  keep_freed_host_memory();  // before the first large allocation
   environment_ = std::make_unique<boost::mpi::environment>(argc, argv, boost::mpi::threading::funneled,
                                                             /*abort_on_exception=*/false);
   // MPI errors come back as return codes and become CommError, instead of

@@ -33,17 +33,29 @@ SequenceLogprobs sequence_logprob(Transformer& model, const at::Tensor& input_id
   RSO_CHECK(input_ids.sizes() == response_mask.sizes(), "response_mask must match input_ids");
   if (response_mask.size(1) > 0 && response_mask.select(1, 0).ne(0).any().item<bool>())
     RSO_THROW(DataError, "a response token at the first position has no context to be predicted from");
-  const at::Tensor logits = model->forward(input_ids, attention_mask);
+  // Only the columns that predict a response token need logits: with left
+  // padding they are the last R - 1 .. T - 2, R the longest response. The
+  // vocabulary projection and its log-softmax, often the largest matrix
+  // product of a small model, then cost R / T of a full forward's.
+  const std::int64_t length = input_ids.size(1);
+  const at::Tensor columns_with_response = response_mask.ne(0).any(0);
+  const std::int64_t first = columns_with_response.any().item<bool>()
+                                 ? columns_with_response.to(at::kLong).argmax().item<std::int64_t>()
+                                 : length;
+  const std::int64_t span = length - first;  // columns first .. T-1 hold every response token
+  const at::Tensor hidden = model->model->forward(input_ids, attention_mask);
+  // first >= 1 when span > 0 (checked above).
+  const at::Tensor logits = model->read_out(hidden.narrow(1, span > 0 ? first - 1 : first, span).contiguous());
   const auto wide = logits.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
   // log softmax at the target only: logit[target] - logsumexp(logits), which
-  // never materialises a second [B, T, V] tensor.
-  const at::Tensor predicting = logits.narrow(1, 0, logits.size(1) - 1).to(wide);  // predicts column t+1
-  const at::Tensor targets = input_ids.narrow(1, 1, input_ids.size(1) - 1);
+  // never materialises a second [B, span, V] tensor.
+  const at::Tensor predicting = logits.to(wide);  // column first - 1 + j predicts column first + j
+  const at::Tensor targets = input_ids.narrow(1, first, span);
   const at::Tensor picked = predicting.gather(-1, targets.unsqueeze(-1)).squeeze(-1);
   const at::Tensor shifted = picked - at::logsumexp(predicting, -1);
-  const at::Tensor mask = response_mask.narrow(1, 1, response_mask.size(1) - 1).to(wide);
+  const at::Tensor mask = response_mask.narrow(1, first, span).to(wide);
   SequenceLogprobs out;
-  out.per_token = at::cat({at::zeros({input_ids.size(0), 1}, shifted.options()), shifted * mask}, 1);
+  out.per_token = at::cat({at::zeros({input_ids.size(0), first}, shifted.options()), shifted * mask}, 1);
   out.total = out.per_token.sum(1);
   return out;
 }

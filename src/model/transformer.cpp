@@ -233,7 +233,10 @@ void init_llama_weights(torch::nn::Module& module, double std) {
 }
 
 at::Tensor TransformerImpl::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask, KvCache* cache) {
-  const at::Tensor hidden = model->forward(input_ids, attention_mask, cache);
+  return read_out(model->forward(input_ids, attention_mask, cache));
+}
+
+at::Tensor TransformerImpl::read_out(const at::Tensor& hidden) {
   // Tied models read out through the input embedding matrix.
   return options_.tie_embeddings() ? at::linear(hidden, model->embed_tokens->weight) : lm_head(hidden);
 }

@@ -158,6 +158,24 @@ TEST(SequenceLogprob, SumsResponseTokensOnly) {
   EXPECT_EQ(result.per_token.ne(0).sum().item<std::int64_t>(), 5);  // 2 + 3 response tokens
 }
 
+// Logits are computed only from the first column holding a response token;
+// a mask with tokens in the middle (not only trailing responses) still
+// counts exactly the marked tokens.
+TEST(SequenceLogprob, AnyMaskCountsExactlyItsTokens) {
+  Transformer model = make_model(tiny(), at::kDouble);
+  const at::Tensor ids = at::tensor({1, 2, 3, 4, 5, 6}, at::kLong).view({1, 6});
+  const at::Tensor mask = at::tensor({0, 0, 1, 0, 1, 0}, at::kLong).view({1, 6});
+  const SequenceLogprobs result = sequence_logprob(model, ids, at::ones_like(ids), mask);
+  at::NoGradGuard no_grad;
+  const at::Tensor log_probs = at::log_softmax(model->forward(ids)[0], -1);
+  const double expected = log_probs[1][3].item<double>() + log_probs[3][5].item<double>();
+  EXPECT_NEAR(result.total[0].item<double>(), expected, 1e-12);
+  EXPECT_EQ(result.per_token.sizes(), ids.sizes());
+  EXPECT_NEAR(result.per_token[0][4].item<double>(), log_probs[3][5].item<double>(), 1e-12);
+  const SequenceLogprobs none = sequence_logprob(model, ids, at::ones_like(ids), at::zeros_like(ids));
+  EXPECT_EQ(none.total[0].item<double>(), 0.0);
+}
+
 TEST(SequenceLogprob, Bfloat16StaysCloseToFloat64) {
   // The precision CUDA runs use by default: the same weights rounded to
   // bfloat16 (8 significant bits) give per-token log-probs within 0.1 nat on

@@ -140,6 +140,9 @@ class TransformerImpl : public torch::nn::Module {
   // Logits [B, T, vocab] for token ids [B, T] (int64). `attention_mask`
   // [B, T] marks real tokens; undefined means no padding.
   at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask = {}, KvCache* cache = nullptr);
+  // Logits of final hidden states [..., hidden] (the LM head, or the input
+  // embedding when tied): forward() is read_out(model->forward(...)).
+  at::Tensor read_out(const at::Tensor& hidden);
   const TransformerOptions& options() const { return options_; }
 
   Backbone model{nullptr};
