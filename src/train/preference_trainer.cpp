@@ -8,7 +8,10 @@
 #include <filesystem>
 
 #include "rso/core/error.hpp"
+#include "rso/core/random.hpp"
 #include "rso/dist/sharded_output.hpp"
+#include "rso/io/atomic_file.hpp"
+#include "rso/io/hdf5.hpp"
 #include "rso/model/checkpoint.hpp"
 #include "rso/model/logprob.hpp"
 #include "rso/train/losses.hpp"
@@ -35,11 +38,8 @@ at::Tensor response_logprobs(model::Transformer& model, const std::vector<std::v
 
 // Fills missing reference log-probs with the (still untrained) policy: each
 // rank computes a contiguous share, one reduction shares them.
-void fill_reference_logprobs(DistContext& context, model::Transformer& policy, std::vector<PreferencePair>& pairs) {
-  std::vector<std::size_t> missing;
-  for (std::size_t i = 0; i < pairs.size(); ++i)
-    if (std::isnan(pairs[i].reference_chosen) || std::isnan(pairs[i].reference_rejected)) missing.push_back(i);
-  if (missing.empty()) return;
+void compute_reference_logprobs(DistContext& context, model::Transformer& policy, std::vector<PreferencePair>& pairs,
+                                const std::vector<std::size_t>& missing) {
   if (context.is_root()) spdlog::info("train: computing pi_sft log-probs of {} pairs once", missing.size());
   const ShardRange range = shard_range(missing.size(), context.rank(), context.size());
   std::vector<double> values(2 * missing.size(), 0.0);
@@ -68,6 +68,88 @@ void fill_reference_logprobs(DistContext& context, model::Transformer& policy, s
     pairs[missing[k]].reference_chosen = all[2 * k];
     pairs[missing[k]].reference_rejected = all[2 * k + 1];
   }
+}
+
+// What the reference log-probs depend on: every pair's tokens and the
+// reference policy's weights and forward dtype. 16 hex digits.
+std::string reference_fingerprint(model::Transformer& policy, const std::vector<PreferencePair>& pairs) {
+  std::uint64_t hash = fnv1a64("rso.reference_logprobs");
+  auto add = [&hash](const void* data, std::size_t bytes) {
+    hash = fnv1a64(std::string_view(static_cast<const char*>(data), bytes), hash);
+  };
+  for (const PreferencePair& pair : pairs)
+    for (const auto* tokens : {&pair.prompt, &pair.chosen, &pair.rejected}) {
+      const std::uint64_t n = tokens->size();
+      add(&n, sizeof n);
+      add(tokens->data(), n * sizeof(std::int64_t));
+    }
+  for (const auto& p : policy->named_parameters()) {
+    const at::Tensor bytes = p.value().detach().to(at::kCPU).contiguous();
+    add(p.key().data(), p.key().size());
+    add(bytes.data_ptr(), static_cast<std::size_t>(bytes.nbytes()));
+  }
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
+  return text;
+}
+
+// Reference log-probs computed for pairs without them are cached in
+// <output>/reference_logprobs.h5 (format "rso.reference_logprobs" v1:
+// @fingerprint, /chosen and /rejected float64 [pairs]), so a resumed or
+// repeated run reads them instead of running the reference model again. A
+// cache for other pairs or another policy (fingerprint) is recomputed.
+constexpr const char* kReferenceFormat = "rso.reference_logprobs";
+constexpr std::int64_t kReferenceVersion = 1;
+
+void fill_reference_logprobs(DistContext& context, model::Transformer& policy, std::vector<PreferencePair>& pairs,
+                             const fs::path& cache) {
+  std::vector<std::size_t> missing;
+  for (std::size_t i = 0; i < pairs.size(); ++i)
+    if (std::isnan(pairs[i].reference_chosen) || std::isnan(pairs[i].reference_rejected)) missing.push_back(i);
+  if (missing.empty()) return;
+  const std::string fingerprint = reference_fingerprint(policy, pairs);
+  const bool cached = context.agree([&] {
+    if (!fs::exists(cache)) return false;
+    const h5::File file = h5::File::open(cache.string(), kReferenceFormat, kReferenceVersion);
+    if (file.string_attribute("fingerprint") != fingerprint) {
+      if (context.is_root()) spdlog::info("train: {} is for other pairs or another policy; recomputing", cache.string());
+      return false;
+    }
+    const at::Tensor chosen = file.read_tensor("chosen").to(at::kDouble).contiguous();
+    const at::Tensor rejected = file.read_tensor("rejected").to(at::kDouble).contiguous();
+    if (chosen.numel() != static_cast<std::int64_t>(pairs.size()) || rejected.numel() != chosen.numel())
+      RSO_THROW(DataError, cache.string() + " holds " + std::to_string(chosen.numel()) + " pairs, not " +
+                               std::to_string(pairs.size()));
+    for (const std::size_t i : missing) {
+      pairs[i].reference_chosen = chosen[static_cast<std::int64_t>(i)].item<double>();
+      pairs[i].reference_rejected = rejected[static_cast<std::int64_t>(i)].item<double>();
+    }
+    return true;
+  });
+  if (cached) {
+    if (context.is_root()) spdlog::info("train: pi_sft log-probs of {} pairs read from {}", missing.size(), cache.string());
+    return;
+  }
+  compute_reference_logprobs(context, policy, pairs, missing);
+  context.agree([&] {
+    if (!context.is_root()) return;
+    std::vector<double> chosen, rejected;
+    for (const PreferencePair& pair : pairs) {
+      chosen.push_back(pair.reference_chosen);
+      rejected.push_back(pair.reference_rejected);
+    }
+    fs::create_directories(cache.parent_path());
+    const fs::path temporary = cache.string() + ".tmp";
+    {
+      h5::File file = h5::File::create(temporary.string(), kReferenceFormat, kReferenceVersion);
+      file.set_attribute("fingerprint", fingerprint);
+      file.write_tensor("chosen", at::tensor(chosen, at::kDouble));
+      file.write_tensor("rejected", at::tensor(rejected, at::kDouble));
+      file.close();
+    }
+    fsync_path(temporary);
+    fs::rename(temporary, cache);
+  });
 }
 
 // The -norm losses compare with π_sft.
@@ -170,7 +252,9 @@ bool run_preference_training(DistContext& context, const Config& config, const T
   const std::unique_ptr<text::Tokenizer> tokenizer = tokenizer_files ? text::make_tokenizer(*tokenizer_files) : nullptr;
   std::vector<PreferencePair> pairs = context.agree(
       [&] { return load_preference_pairs(pairs_path, tokenizer.get(), policy->options().vocab_size()); });
-  if (needs_reference(tc.loss)) fill_reference_logprobs(context, policy, pairs);
+  const std::string output = tc.output.empty() ? (run / "train").string() : tc.output;
+  if (needs_reference(tc.loss))
+    fill_reference_logprobs(context, policy, pairs, fs::path(output) / "reference_logprobs.h5");
   PreferenceTask task(tc, policy, std::move(pairs), std::move(tokenizer_files), context.device());
   if (context.is_root())
     spdlog::info("train: loss {}, gamma {}, sft weight {}", enum_name(tc.loss, kLossKindNames), tc.gamma, tc.sft_weight);
@@ -181,7 +265,7 @@ bool run_preference_training(DistContext& context, const Config& config, const T
   setup.stage = Stage::train;
   setup.seed = config.run.seed;
   setup.parameters = named_parameters(*policy);
-  setup.output = tc.output.empty() ? (run / "train").string() : tc.output;
+  setup.output = output;
   setup.config_hash = train_hash(config);
   return run_training(context, config, setup, task, control);
 }

@@ -282,6 +282,14 @@ run "$rso" train --run-dir "$work/train-jsonl" "${train_flags[@]}" --set train.p
   --set train.loss=hinge-norm --set train.optimizer=adafactor --set train.steps=3
 check "train on JSONL pairs (reference computed) with adafactor exits 0" status_is 0
 check "train computes the reference once" stderr_has "computing pi_sft log-probs of 2 pairs once"
+run "$rso" train --run-dir "$work/train-jsonl" "${train_flags[@]}" --set train.pairs="$work/human.jsonl" \
+  --set train.loss=hinge-norm --set train.optimizer=adafactor --set train.steps=3
+check "train run again reads the cached reference log-probs" stderr_has "pi_sft log-probs of 2 pairs read from"
+check "train run again computes nothing" [ "$(stderr_count "computing pi_sft")" -eq 0 ]
+"$make_test_model" "$work/model-other.h5" 9
+run "$rso" train --run-dir "$work/train-jsonl" "${train_flags[@]}" --set train.pairs="$work/human.jsonl" \
+  --set train.loss=hinge-norm --set train.steps=3 --set train.policy="$work/model-other.h5"
+check "train with another policy recomputes the reference" stderr_has "computing pi_sft log-probs of 2 pairs once"
 
 # Checkpoint-restart: stopped after step 6 (as on SIGUSR1), a checkpoint write
 # killed half-way at step 8, then resumed: the uninterrupted run's bytes.
@@ -383,6 +391,9 @@ run "$rso" sft --run-dir "$work/sft-stop" "${sft_flags[@]}" --stop-after-step 10
 check "sft stopped exits 75" status_is 75
 run "$rso" sft --run-dir "$work/sft-stop" "${sft_flags[@]}" --resume auto
 check "sft resumed exits 0" status_is 0
+run "$rso" sft --run-dir "$work/sft-whole" "${sft_flags[@]}"
+check "sft resumed gives the uninterrupted weights bit for bit" \
+  cmp -s "$work/sft-whole/sft/model.h5" "$work/sft-stop/sft/model.h5"
 run "$rso" sft --run-dir "$work/sft-nodata" "${sft_flags[@]}" --set sft.data="$work/absent.jsonl"
 check "sft without its data exits 4" status_is 4
 printf '{"prompt_ids": [1], "response_ids": []}\n' >"$work/sft-empty.jsonl"
@@ -409,6 +420,12 @@ for kind in pointwise ranking; do
   run "$rso" inspect "$work/rm-$kind/reward/model.h5"
   check "reward $kind writes a $kind reward model" stdout_has "\"$kind\""
 done
+# The ranking model's order flips are keyed by the visit, so a resume flips alike.
+run mpi 2 "$rso" reward --run-dir "$work/rm-resumed" "${reward_flags[@]}" --set reward.kind=ranking --stop-after-step 15
+check "reward stopped exits 75" status_is 75
+run mpi 2 "$rso" reward --run-dir "$work/rm-resumed" "${reward_flags[@]}" --set reward.kind=ranking --resume auto
+check "reward ranking resumed gives the uninterrupted weights bit for bit" \
+  cmp -s "$work/rm-ranking/reward/model.h5" "$work/rm-resumed/reward/model.h5"
 run "$rso" reward --run-dir "$work/rm-mismatch" "${reward_flags[@]}" --set reward.kind=ranking \
   --set reward.init="$work/rm-pointwise/reward/model.h5"
 check "reward refuses to continue a pointwise model as ranking" status_is 2
