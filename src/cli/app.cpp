@@ -22,17 +22,6 @@ void add_config_options(CLI::App& command, ConfigOptions& options) {
   command.add_flag("--print-config", options.print_config, "print the resolved config with its documentation and exit");
 }
 
-struct Planned {
-  const char* name;
-  const char* summary;
-  const char* delivers;
-};
-
-// Commands whose stage is not part of this version yet.
-constexpr Planned kPlanned[] = {
-    {"eval", "win rates, reward and KL of a policy against the SFT policy", "evaluation"},
-};
-
 }  // namespace
 
 int run_cli(DistContext& context, int argc, char** argv) {
@@ -50,15 +39,10 @@ int run_cli(DistContext& context, int argc, char** argv) {
   add_config_options(*pipeline, pipeline_options);
   pipeline->callback([&] { status = run_pipeline(context, pipeline_options); });
 
-  std::vector<ConfigOptions> planned_options(std::size(kPlanned));
-  for (std::size_t i = 0; i < std::size(kPlanned); ++i) {
-    const Planned& planned = kPlanned[i];
-    auto* command = app.add_subcommand(planned.name, std::string(planned.summary) + " [not built yet]");
-    add_config_options(*command, planned_options[i]);
-    command->callback([&, i] {
-      status = run_planned(context, kPlanned[i].name, kPlanned[i].delivers, planned_options[i]);
-    });
-  }
+  ConfigOptions eval_options;
+  auto* eval = app.add_subcommand("eval", "win rates, gold reward and KL of the trained policy against the SFT policy");
+  add_config_options(*eval, eval_options);
+  eval->callback([&] { status = run_eval(context, eval_options); });
 
   GenerateOptions generate_options;
   auto* generate = app.add_subcommand("generate", "sample continuations of JSONL prompts from a model (KV cache)");

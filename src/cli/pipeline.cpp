@@ -1,34 +1,51 @@
-// `rso pipeline CONFIG`: every stage into one run directory.
-//
-// This version runs config validation, device set-up and the run directory
-// with its resolved config, and names the stages it does not chain yet
-// (several run on their own: rso tokenizer, sft, reward, sample, select,
-// train) instead of pretending to run them.
+// `rso pipeline CONFIG`: every stage of the built-in task into one run
+// directory, in order, each skipped when its output is already there, so a
+// second invocation after completion does no work and an interrupted one
+// continues (training stages resume from their checkpoints).
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <filesystem>
+#include <functional>
 #include <iostream>
 
 #include "rso/cli/commands.hpp"
 #include "rso/core/error.hpp"
+#include "rso/eval/evaluate.hpp"
+#include "rso/io/atomic_file.hpp"
+#include "rso/io/json_file.hpp"
+#include "rso/sampling/sample_stage.hpp"
+#include "rso/task/builtin_task.hpp"
+#include "rso/train/preference_trainer.hpp"
+#include "rso/train/reward_trainer.hpp"
+#include "rso/train/sft_trainer.hpp"
 
 namespace rso::cli {
 
+namespace fs = std::filesystem;
+
 namespace {
-struct StagePlan {
+
+// What a stage reports: done (with or without work), or stopped for a requeue.
+enum class StageResult { skipped, ran, stopped };
+
+struct PipelineStage {
   const char* name;
   const char* what;
-  bool built;
+  std::function<StageResult()> run;
 };
 
-constexpr StagePlan kStages[] = {
-    {"setup", "validate config, choose devices, write <run>/config.yaml", true},
-    {"tokenizer", "train the SentencePiece tokenizer on the corpus", false},
-    {"sft", "train the SFT policy", false},
-    {"reward", "train the proxy reward and ranking models on D_hf", false},
-    {"sample", "generate n_c candidates, score, rejection-sample n_d, pair, label", false},
-    {"train", "preference optimisation on the sampled pairs", false},
-    {"eval", "win rates and KL against the SFT policy: report.md, report.json", false},
-};
+StageResult from_work(bool did_work) { return did_work ? StageResult::ran : StageResult::skipped; }
+
+// A training stage: skipped when its model exists; otherwise it resumes
+// from its newest checkpoint, if any.
+StageResult training_stage(const std::string& model, const std::function<bool(const train::TrainingControl&)>& run) {
+  if (fs::exists(model)) return StageResult::skipped;
+  train::TrainingControl control;
+  control.resume = true;
+  return run(control) ? StageResult::ran : StageResult::stopped;
+}
+
 }  // namespace
 
 int run_pipeline(DistContext& context, const ConfigOptions& options) {
@@ -39,24 +56,77 @@ int run_pipeline(DistContext& context, const ConfigOptions& options) {
   }
   context.configure(config.dist);
   record_config(context, config);
+  const fs::path run(config.run.dir);
+  const std::string sft_model = config.sft.output.empty() ? (run / "sft" / "model.h5").string()
+                                                          : (fs::path(config.sft.output) / "model.h5").string();
+  const std::string reward_model = config.reward.output.empty() ? (run / "reward" / "model.h5").string()
+                                                                : (fs::path(config.reward.output) / "model.h5").string();
+  const std::string train_model = config.train.output.empty() ? (run / "train" / "model.h5").string()
+                                                              : (fs::path(config.train.output) / "model.h5").string();
 
-  std::string missing;
-  if (context.is_root()) std::cout << "\nstage       status           what\n";
-  for (const auto& stage : kStages) {
+  // The sampling stage is finished when its manifest says so (it resumes by block otherwise).
+  auto sample_complete = [&] {
+    const fs::path manifest = (config.sample.output.empty() ? run / "sample" : fs::path(config.sample.output)) /
+                              "manifest.json";
+    return context.agree([&] { return fs::exists(manifest) && read_json_file(manifest.string()).value("complete", false); });
+  };
+  const std::vector<PipelineStage> stages = {
+      {"data", "fortunes quotes -> corpus, SFT examples, prompts",
+       [&] { return from_work(task::prepare_task_data(context, config)); }},
+      {"tokenizer", "SentencePiece on the corpus", [&] { return from_work(task::train_task_tokenizer(context, config)); }},
+      {"init", "the policy's seeded initial weights", [&] { return from_work(task::make_initial_policy(context, config)); }},
+      {"sft", "supervised fine-tuning: the SFT policy",
+       [&] {
+         return training_stage(sft_model, [&](const auto& c) { return train::run_sft_training(context, config, c); });
+       }},
+      {"pairs", "simulated human pairs D_hf (gold reward, Bradley-Terry raters)",
+       [&] { return from_work(task::simulate_human_pairs(context, config, sft_model)); }},
+      {"reward", "the proxy reward (or ranking) model on D_hf",
+       [&] {
+         return training_stage(reward_model,
+                               [&](const auto& c) { return train::run_reward_training(context, config, c); });
+       }},
+      {"sample", "n_c candidates, rejection sampling, pairs",
+       [&] {
+         if (sample_complete()) return StageResult::skipped;
+         return sampling::run_sample_stage(context, config) ? StageResult::ran : StageResult::stopped;
+       }},
+      {"train", "preference optimisation on the sampled pairs",
+       [&] {
+         return training_stage(train_model,
+                               [&](const auto& c) { return train::run_preference_training(context, config, c); });
+       }},
+      {"eval", "the trained policy against the SFT policy: report",
+       [&] {
+         const fs::path report = run / "report.json";
+         if (fs::exists(report)) return StageResult::skipped;
+         const auto result = eval::run_evaluation(context, config);
+         context.agree([&] {
+           if (context.is_root()) write_file_atomic(report, result.dump(2) + "\n");
+         });
+         return StageResult::ran;
+       }},
+  };
+  for (const PipelineStage& stage : stages) {
+    const auto started = std::chrono::steady_clock::now();
+    if (context.is_root()) spdlog::info("pipeline: stage {}: {}", stage.name, stage.what);
+    const StageResult result = stage.run();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (result == StageResult::stopped) {
+      if (context.is_root())
+        spdlog::info("pipeline: stopped in stage {} after a checkpoint; run the same command again to continue",
+                     stage.name);
+      return exit_code::requeue;
+    }
     if (context.is_root())
-      std::cout << "  " << stage.name << std::string(10 - std::string(stage.name).size(), ' ')
-                << (stage.built ? "done           " : "not chained yet") << stage.what << "\n";
-    if (!stage.built) missing += (missing.empty() ? "" : ", ") + std::string(stage.name);
+      spdlog::info("pipeline: stage {} {} ({:.1f} s)", stage.name,
+                   result == StageResult::skipped ? "already done" : "done", seconds);
   }
-  if (context.is_root()) std::cout << std::endl;
-  if (missing.empty()) return exit_code::ok;
-  UnavailableError error("pipeline stopped after 'setup': stages " + missing +
-                             " are not chained by the pipeline in this version yet (rso tokenizer, sft, reward, "
-                             "sample, select and train run on their own; run directory: " +
-                             config.run.dir + ")",
-                         __FILE__, __LINE__);
-  error.mark_on_all_ranks();
-  throw error;
+  if (context.is_root())
+    spdlog::info("pipeline: every stage done; the report is {} (and {})", (run / "report.json").string(),
+                 (config.eval.output.empty() ? run / "eval" / "report.md" : fs::path(config.eval.output) / "report.md")
+                     .string());
+  return exit_code::ok;
 }
 
 }  // namespace rso::cli

@@ -135,6 +135,24 @@ bool run_sft_training(DistContext& context, const Config& config, const Training
   const std::unique_ptr<text::Tokenizer> tokenizer = tokenizer_files ? text::make_tokenizer(*tokenizer_files) : nullptr;
   const std::int64_t vocab = model->options().vocab_size();
   std::vector<SftExample> all = context.agree([&] { return load_sft_examples(data_path, tokenizer.get(), vocab); });
+  // Responses longer than the model's context are cut (the usual practice
+  // for SFT); a prompt that leaves no room for a response token is an error.
+  const std::int64_t limit = model->options().max_positions();
+  std::size_t cut = 0;
+  context.agree([&] {
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      const auto prompt = static_cast<std::int64_t>(all[i].prompt.size());
+      if (prompt >= limit)
+        RSO_THROW(DataError, data_path + ": example " + std::to_string(i + 1) + " has a prompt of " +
+                                 std::to_string(prompt) + " tokens, the model's context is " + std::to_string(limit));
+      if (prompt + static_cast<std::int64_t>(all[i].response.size()) > limit) {
+        all[i].response.resize(static_cast<std::size_t>(limit - prompt));
+        ++cut;
+      }
+    }
+  });
+  if (cut > 0 && context.is_root())
+    spdlog::warn("sft: {} of {} responses cut to fit the model's {} positions", cut, all.size(), limit);
   std::vector<SftExample> train, eval;
   if (!sc.eval_data.empty()) {
     train = std::move(all);

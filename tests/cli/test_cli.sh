@@ -84,14 +84,9 @@ run mpi 3 "$rso" train --config missing.yaml
 check "3 ranks: config error exits 2" status_is 2
 check "3 ranks: config error reported once" [ "$(stderr_count "cannot open config file")" -eq 1 ]
 
-# --- commands not built yet say so and fail, producing nothing ---------------------
-for command in eval; do
-  run "$rso" "$command" --run-dir "$work/planned"
-  check "rso $command exits 69" status_is 69
-  check "rso $command says it is not built" stderr_has "'rso $command' is not built in this version yet"
-  check "rso $command prints nothing on stdout" [ ! -s "$work/out" ]
-done
-check "planned commands write no run directory" [ ! -e "$work/planned" ]
+# --- eval needs its models ------------------------------------------------------------
+run "$rso" eval --run-dir "$work/noeval"
+check "rso eval without a trained policy exits 4" status_is 4
 
 # --- env: one row per rank from rank 0 ------------------------------------------------
 for ranks in 1 2 3; do
@@ -111,15 +106,44 @@ check "one-rank failure ends the job (no hang)" [ "$status" -ne 124 ]
 check "one-rank failure fails the job" [ "$status" -ne 0 ]
 check "one-rank failure names the rank" stderr_has "[rank 1] rso: data error: shard 1 of prompts.jsonl is corrupt"
 
-# --- pipeline: runs what exists, names what does not ------------------------------
-run mpi 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/run"
-check "pipeline exits 69 while stages are missing" status_is 69
-check "pipeline names the missing stages" stderr_has "stages tokenizer, sft, reward, sample, train, eval are not chained by the pipeline"
-check "pipeline writes the resolved config" [ -s "$work/run/config.yaml" ]
-check "pipeline leaves no temporaries" [ "$(find "$work/run" -name '*.tmp.*' | wc -l)" -eq 0 ]
+# --- pipeline: every stage of the built-in task, tiny settings, 2 ranks ------------------
+tiny=(--set task.max_quotes=1500 --set task.eval_prompts=8 --set task.pair_prompts=48 --set task.sample_prompts=8
+  --set task.vocab_size=400 --set task.lexicon="$source_dir/data/npm/vader-sentiment-1.1.3/vader_lexicon.txt"
+  --set model.hidden_size=32 --set model.num_layers=1 --set model.num_heads=2 --set model.num_kv_heads=2
+  --set model.intermediate_size=64 --set sft.steps=8 --set sft.eval_every=0 --set reward.steps=4
+  --set train.steps=3 --set sample.num_candidates=4 --set sample.num_samples=2 --set sample.max_new_tokens=8
+  --set eval.samples_per_prompt=2)
+run mpi 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/run" "${tiny[@]}"
+check "pipeline on 2 ranks exits 0" status_is 0
+for file in config.yaml data/task.json data/corpus.txt data/sft.jsonl data/eval_prompts.jsonl data/prompts.jsonl \
+  tokenizer/spm.model init/model.h5 sft/model.h5 sft/metrics.jsonl data/pairs.jsonl reward/model.h5 \
+  sample/manifest.json sample/stats.json train/model.h5 train/metrics.jsonl eval/report.md eval/samples.jsonl \
+  report.json; do
+  check "pipeline writes $file" [ -s "$work/run/$file" ]
+done
+check "pipeline: D_hf has one pair per pair prompt" [ "$(wc -l <"$work/run/data/pairs.jsonl")" -eq 48 ]
+check "pipeline: the sampling stage completed" grep -q '"complete": true' "$work/run/sample/manifest.json"
+check "pipeline: eval judges every prompt twice" [ "$(wc -l <"$work/run/eval/samples.jsonl")" -eq 16 ]
+check "pipeline: the report holds the gold win rate" grep -q '"gold_win_rate"' "$work/run/report.json"
+check "pipeline leaves no temporaries" [ "$(find "$work/run" -name '*.tmp*' -o -name '*.part-*' | wc -l)" -eq 0 ]
+cp "$work/run/report.json" "$work/report-first.json"
+run mpi 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/run" "${tiny[@]}"
+check "pipeline run again exits 0" status_is 0
+check "pipeline run again does no work" [ "$(stderr_count "already done")" -eq 9 ]
+check "pipeline run again keeps the report" cmp -s "$work/report-first.json" "$work/run/report.json"
+# An interrupted run continues: the stages after the reward model are redone, the rest kept.
+rm -rf "$work/run/reward/model.h5" "$work/run/sample" "$work/run/train" "$work/run/eval" "$work/run/report.json"
+run mpi 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/run" "${tiny[@]}"
+check "pipeline continues after a partial run" status_is 0
+check "pipeline keeps the finished stages" [ "$(stderr_count "already done")" -eq 5 ]
+check "pipeline continued writes the report" [ -s "$work/run/report.json" ]
 run "$rso" pipeline --config "$work/run/config.yaml" --print-config
 check "the resolved config loads back" status_is 0
 check "the resolved config keeps the run directory" stdout_has "dir: $work/run"
+run "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/nofortunes" "${tiny[@]}" \
+  --set task.fortunes="$work/absent"
+check "pipeline without the fortunes exits 4" status_is 4
+check "pipeline says where the fortunes come from" stderr_has "Debian's 'fortunes' package"
 
 # --- generate: sharded by line, the same tokens on any rank count -------------------
 "$make_test_model" "$work/model.h5" 5

@@ -91,9 +91,7 @@ int run_tokenizer_train(DistContext& context, const TokenizerTrainOptions& optio
 int run_tokenizer_encode(DistContext& context, const std::string& tokenizer, const std::vector<std::string>& texts);
 int run_tokenizer_decode(DistContext& context, const std::string& tokenizer, const std::vector<std::int64_t>& ids);
 int run_export_hf(DistContext& context, const std::string& model_path, const std::string& directory);
-// A command this version does not have yet: validates its config, then
-// says so and fails with exit_code::unavailable (no fake output).
-int run_planned(DistContext& context, const std::string& command, const std::string& delivers,
-                const ConfigOptions& options);
+// Writes <eval.output>/report.{json,md} and samples.jsonl.
+int run_eval(DistContext& context, const ConfigOptions& options);
 
 }  // namespace rso::cli

@@ -149,6 +149,58 @@ enum class ScheduleKind { constant, cosine };
 constexpr EnumNames<ScheduleKind, 2> kScheduleKindNames{
     {{ScheduleKind::constant, "constant"}, {ScheduleKind::cosine, "cosine"}}};
 
+// The built-in task "positive continuation" (task/builtin_task.hpp): data
+// from Debian's fortunes, a gold reward from the VADER lexicon.
+struct TaskConfig {
+  std::string fortunes = "/usr/share/games/fortunes";
+  std::string lexicon = "data/npm/vader-sentiment-1.1.3/vader_lexicon.txt";
+  std::string labelled = "data/npm/sentiment-5.0.2/test/fixtures";
+  std::int64_t min_words = 6, max_words = 30, max_quotes = 0;
+  std::int64_t prompt_words = 4;
+  double holdout = 0.1;
+  std::int64_t eval_prompts = 64, pair_prompts = 2048, sample_prompts = 256;
+  double rater_temperature = 0.1;
+  std::int64_t vocab_size = 2000;
+
+  template <class V>
+  void visit(V& v) {
+    v.param("min_words", min_words, "quotes shorter than this are not used", at_least(2));
+    v.param("max_words", max_words, "quotes longer than this are not used", at_least(2));
+    v.param("max_quotes", max_quotes, "use at most this many quotes (seeded choice); 0: all", non_negative());
+    v.param("prompt_words", prompt_words, "a prompt is the first words of a quote; the rest is its SFT response",
+            at_least(1));
+    v.param("holdout", holdout, "share of quotes kept out of SFT; the sampling and eval prompts come from them",
+            between(0.01, 0.9));
+    v.param("eval_prompts", eval_prompts, "held-out prompts rso eval judges", at_least(1));
+    v.param("pair_prompts", pair_prompts, "prompts of the simulated human pairs D_hf (from the SFT quotes)", at_least(1));
+    v.param("sample_prompts", sample_prompts, "prompts of the sampling stage (held out, after the eval prompts)", at_least(1));
+    v.param("rater_temperature", rater_temperature,
+            "simulated raters prefer y1 with probability sigmoid((gold(y1) - gold(y2)) / this)", positive());
+    v.param("vocab_size", vocab_size, "SentencePiece vocabulary trained on the corpus (256 byte pieces included)", at_least(300));
+    v.operational("fortunes", fortunes, "directory of fortune files (Debian package 'fortunes')");
+    v.operational("lexicon", lexicon, "VADER lexicon (npm package vader-sentiment, fetched by setup.sh)");
+    v.operational("labelled", labelled,
+                  "human-labelled sentences (imdb, yelp, amazon .json of the npm package sentiment) the judges are "
+                  "scored on; empty or missing: not scored");
+  }
+};
+
+// The architecture of a policy trained from scratch (the built-in task's).
+struct ModelConfig {
+  std::int64_t hidden_size = 256, num_layers = 4, num_heads = 4, num_kv_heads = 4, intermediate_size = 688;
+  std::int64_t max_positions = 256;
+
+  template <class V>
+  void visit(V& v) {
+    v.param("hidden_size", hidden_size, "width", at_least(8));
+    v.param("num_layers", num_layers, "transformer blocks", at_least(1));
+    v.param("num_heads", num_heads, "attention heads", at_least(1));
+    v.param("num_kv_heads", num_kv_heads, "key/value heads (fewer: grouped-query attention)", at_least(1));
+    v.param("intermediate_size", intermediate_size, "SwiGLU width", at_least(1));
+    v.param("max_positions", max_positions, "longest sequence (prompt + response)", at_least(8));
+  }
+};
+
 // How a training command optimises: batch, optimiser, schedule, clipping,
 // checkpoints. Shared by the `train`, `sft` and `reward` sections; each has
 // its own values. An "example" is a pair for train and reward, a (prompt,
@@ -268,24 +320,47 @@ struct RewardConfig : OptimizationConfig {
   }
 };
 
+struct EvalConfig {
+  std::string policy, reference, reward_model, prompts, output;
+  std::int64_t samples_per_prompt = 4;
+
+  template <class V>
+  void visit(V& v) {
+    v.param("samples_per_prompt", samples_per_prompt,
+            "responses per prompt from each policy (sampled with the sample section's temperature, top-k, top-p)",
+            at_least(1));
+    v.operational("policy", policy, "the trained policy; empty: <run.dir>/train/model.h5");
+    v.operational("reference", reference, "the policy it is compared with; empty: <run.dir>/sft/model.h5");
+    v.operational("reward_model", reward_model, "the proxy reward or ranking model; empty: <run.dir>/reward/model.h5");
+    v.operational("prompts", prompts, "eval prompts JSONL {id, prompt}; empty: <run.dir>/data/eval_prompts.jsonl");
+    v.operational("output", output, "report.json, report.md, samples.jsonl; empty: <run.dir>/eval");
+  }
+};
+
 struct Config {
   RunConfig run;
   DistConfig dist;
   LogConfig log;
+  TaskConfig task;
+  ModelConfig model;
   SftConfig sft;
   RewardConfig reward;
   SampleConfig sample;
   TrainConfig train;
+  EvalConfig eval;
 
   template <class V>
   void visit(V& v) {
     v.section("run", run, "where outputs go and how randomness is seeded");
     v.section("dist", dist, "devices and collectives");
     v.section("log", log, "logging and progress");
+    v.section("task", task, "the built-in task: fortunes quotes, VADER gold reward");
+    v.section("model", model, "architecture of the policy trained from scratch");
     v.section("sft", sft, "supervised fine-tuning of the policy");
     v.section("reward", reward, "reward or ranking model training");
     v.section("sample", sample, "candidate generation, rejection sampling, pairing");
     v.section("train", train, "preference optimisation");
+    v.section("eval", eval, "win rates and KL of the trained policy against the SFT policy");
   }
 };
 

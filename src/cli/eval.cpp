@@ -1,0 +1,22 @@
+// `rso eval`: the trained policy against the SFT policy (see rso/eval/evaluate.hpp).
+#include <iostream>
+
+#include "rso/cli/commands.hpp"
+#include "rso/core/error.hpp"
+#include "rso/eval/evaluate.hpp"
+
+namespace rso::cli {
+
+int run_eval(DistContext& context, const ConfigOptions& options) {
+  const Config config = resolve_config(context, options);
+  if (options.print_config) {
+    if (context.is_root()) std::cout << to_yaml(config);
+    return exit_code::ok;
+  }
+  context.configure(config.dist);
+  record_config(context, config);
+  eval::run_evaluation(context, config);
+  return exit_code::ok;
+}
+
+}  // namespace rso::cli

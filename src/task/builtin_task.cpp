@@ -1,0 +1,263 @@
+#include "rso/task/builtin_task.hpp"
+
+#include <ATen/ATen.h>
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "rso/core/error.hpp"
+#include "rso/core/random.hpp"
+#include "rso/dist/sharded_output.hpp"
+#include "rso/io/atomic_file.hpp"
+#include "rso/io/jsonl.hpp"
+#include "rso/io/utf8.hpp"
+#include "rso/model/checkpoint.hpp"
+#include "rso/model/generate.hpp"
+#include "rso/task/fortunes.hpp"
+#include "rso/text/sentencepiece.hpp"
+#include "rso/text/tokenizer_files.hpp"
+
+namespace rso::task {
+
+namespace fs = std::filesystem;
+
+TaskPaths task_paths(const Config& config) {
+  const fs::path run(config.run.dir);
+  const fs::path data = run / "data";
+  TaskPaths p;
+  p.data = data.string();
+  p.corpus = (data / "corpus.txt").string();
+  p.sft = (data / "sft.jsonl").string();
+  p.eval_prompts = (data / "eval_prompts.jsonl").string();
+  p.pair_prompts = (data / "pair_prompts.jsonl").string();
+  p.prompts = (data / "prompts.jsonl").string();
+  p.pairs = (data / "pairs.jsonl").string();
+  p.task_json = (data / "task.json").string();
+  p.tokenizer = (run / "tokenizer" / "spm.model").string();
+  p.init = (run / "init" / "model.h5").string();
+  return p;
+}
+
+VaderScorer load_gold_scorer(const Config& config) { return VaderScorer::from_lexicon_file(config.task.lexicon); }
+
+namespace {
+
+// The first `words` words of a quote, and the rest.
+std::pair<std::string, std::string> split_quote(const std::string& quote, std::int64_t words) {
+  std::size_t at = 0;
+  for (std::int64_t w = 0; w < words && at != std::string::npos; ++w) at = quote.find(' ', at + (w == 0 ? 0 : 1));
+  if (at == std::string::npos) return {quote, ""};
+  return {quote.substr(0, at), quote.substr(at)};  // the response keeps its leading space
+}
+
+std::string prompt_line(std::size_t id, const std::string& prompt) {
+  return to_jsonl_line(nlohmann::ordered_json{{"id", std::to_string(id)}, {"prompt", prompt}});
+}
+
+}  // namespace
+
+bool prepare_task_data(DistContext& context, const Config& config) {
+  const TaskPaths paths = task_paths(config);
+  const TaskConfig& tc = config.task;
+  if (fs::exists(paths.task_json)) return false;
+  context.agree([&] {
+    if (!context.is_root()) return;
+    QuoteFilter filter;
+    filter.min_words = static_cast<std::size_t>(tc.min_words);
+    filter.max_words = static_cast<std::size_t>(tc.max_words);
+    std::vector<std::string> quotes = read_fortune_quotes(tc.fortunes, filter);
+    RandomStream stream({config.run.seed, Stage::corpus, 0, 0});
+    const std::vector<std::size_t> order = stream.permutation(quotes.size());
+    std::size_t used = quotes.size();
+    if (tc.max_quotes > 0) used = std::min<std::size_t>(used, static_cast<std::size_t>(tc.max_quotes));
+    const auto held = static_cast<std::size_t>(std::llround(tc.holdout * static_cast<double>(used)));
+    if (held < static_cast<std::size_t>(tc.eval_prompts + 1))
+      RSO_THROW(ConfigError, "task: " + std::to_string(held) + " held-out quotes cannot give " +
+                                 std::to_string(tc.eval_prompts) +
+                                 " eval prompts and sampling prompts; raise task.holdout or lower task.eval_prompts");
+    if (used - held < static_cast<std::size_t>(tc.pair_prompts))
+      RSO_THROW(ConfigError, "task: " + std::to_string(used - held) + " training quotes cannot give " +
+                                 std::to_string(tc.pair_prompts) + " pair prompts; lower task.pair_prompts");
+    fs::create_directories(paths.data);
+    std::string corpus, sft, eval_prompts, pair_prompts, prompts;
+    std::size_t sft_examples = 0, sampling = 0;
+    for (std::size_t k = 0; k < used - held; ++k) {
+      const std::string& quote = quotes[order[k]];
+      corpus += quote + "\n";
+      const auto [prompt, response] = split_quote(quote, tc.prompt_words);
+      if (k < static_cast<std::size_t>(tc.pair_prompts)) pair_prompts += prompt_line(k, prompt) + "\n";
+      if (response.empty()) continue;
+      sft += to_jsonl_line(nlohmann::ordered_json{{"prompt", prompt}, {"response", response}}) + "\n";
+      ++sft_examples;
+    }
+    for (std::size_t k = used - held, n = 0; k < used; ++k, ++n) {
+      const std::string prompt = split_quote(quotes[order[k]], tc.prompt_words).first;
+      if (n < static_cast<std::size_t>(tc.eval_prompts)) eval_prompts += prompt_line(n, prompt) + "\n";
+      else if (sampling < static_cast<std::size_t>(tc.sample_prompts)) prompts += prompt_line(sampling++, prompt) + "\n";
+    }
+    write_file_atomic(paths.corpus, corpus);
+    write_file_atomic(paths.sft, sft);
+    write_file_atomic(paths.eval_prompts, eval_prompts);
+    write_file_atomic(paths.pair_prompts, pair_prompts);
+    write_file_atomic(paths.prompts, prompts);
+    const nlohmann::ordered_json summary = {{"source", tc.fortunes},
+                                            {"quotes_read", quotes.size()},
+                                            {"quotes_used", used},
+                                            {"sft_examples", sft_examples},
+                                            {"eval_prompts", tc.eval_prompts},
+                                            {"pair_prompts", tc.pair_prompts},
+                                            {"sample_prompts", sampling}};
+    write_file_atomic(paths.task_json, summary.dump(2) + "\n");  // last: marks the stage done
+    spdlog::info("data: {} quotes from {}: {} SFT examples, {} eval, {} pair and {} sampling prompts", used,
+                 tc.fortunes, sft_examples, tc.eval_prompts, tc.pair_prompts, sampling);
+  });
+  return true;
+}
+
+bool train_task_tokenizer(DistContext& context, const Config& config) {
+  const TaskPaths paths = task_paths(config);
+  if (fs::exists(paths.tokenizer)) return false;
+  context.agree([&] {
+    if (!context.is_root()) return;
+    fs::create_directories(fs::path(paths.tokenizer).parent_path());
+    const std::string prefix = paths.tokenizer.substr(0, paths.tokenizer.size() - std::string(".model").size());
+    text::train_sentencepiece(paths.corpus, prefix,
+                              {{"vocab_size", std::to_string(config.task.vocab_size)},
+                               {"model_type", "unigram"},
+                               {"character_coverage", "0.9995"},
+                               {"byte_fallback", "true"},
+                               {"hard_vocab_limit", "false"}});
+    spdlog::info("tokenizer: {} ({} pieces)", paths.tokenizer, config.task.vocab_size);
+  });
+  return true;
+}
+
+bool make_initial_policy(DistContext& context, const Config& config) {
+  const TaskPaths paths = task_paths(config);
+  if (fs::exists(paths.init)) return false;
+  context.agree([&] {
+    if (!context.is_root()) return;
+    const text::TokenizerFiles files = text::read_tokenizer_files(paths.tokenizer);
+    const std::int64_t vocab = text::make_tokenizer(files)->vocab_size();
+    const ModelConfig& m = config.model;
+    const auto options = model::TransformerOptions()
+                             .vocab_size(vocab)
+                             .hidden_size(m.hidden_size)
+                             .num_layers(m.num_layers)
+                             .num_heads(m.num_heads)
+                             .num_kv_heads(m.num_kv_heads)
+                             .intermediate_size(m.intermediate_size)
+                             .max_positions(m.max_positions);
+    at::manual_seed(config.run.seed);  // the initial weights are a function of the seed
+    model::Transformer policy(options);
+    model::save_model(policy, paths.init, &files);
+    std::int64_t parameters = 0;
+    for (const auto& p : policy->parameters()) parameters += p.numel();
+    spdlog::info("init: {} ({:.1f}M parameters, vocabulary {})", paths.init, parameters / 1e6, vocab);
+  });
+  return true;
+}
+
+bool simulate_human_pairs(DistContext& context, const Config& config, const std::string& sft_policy) {
+  const TaskPaths paths = task_paths(config);
+  if (fs::exists(paths.pairs)) return false;
+  model::Transformer policy = context.agree([&] { return model::load_model(sft_policy); });
+  policy->to(context.device(), context.compute_dtype());
+  policy->eval();
+  const auto files = context.agree([&] { return model::read_model_tokenizer(sft_policy); });
+  const std::unique_ptr<text::Tokenizer> tokenizer = files ? text::make_tokenizer(*files) : nullptr;
+  const VaderScorer gold = context.agree([&] {
+    if (!tokenizer) RSO_THROW(DataError, sft_policy + " has no tokenizer: the gold reward reads text");
+    return load_gold_scorer(config);
+  });
+  struct Prompt {
+    std::string text;
+    std::vector<std::int64_t> tokens;
+  };
+  std::vector<Prompt> prompts = context.agree([&] {
+    std::vector<Prompt> out;
+    JsonlReader reader(paths.pair_prompts);
+    while (reader.next()) out.push_back({reader.record().string("prompt"), {}});
+    for (auto& p : out) p.tokens = tokenizer->encode(p.text);
+    return out;
+  });
+  const ShardRange range = shard_range(prompts.size(), context.rank(), context.size());
+  model::SamplingOptions sampling;
+  sampling.temperature = 1.0;  // raters see the SFT policy's own distribution
+  sampling.max_new_tokens = config.sample.max_new_tokens;
+  sampling.eos_id = tokenizer->eos_id();
+  const std::uint64_t seed = config.run.seed ^ fnv1a64("human pairs");
+  const std::string part = shard_part_path(paths.pairs, context.rank());
+  context.agree([&] {
+    std::ofstream out(part, std::ios::trunc);
+    if (!out) RSO_THROW(IoError, "cannot write " + part);
+    at::NoGradGuard no_grad;
+    constexpr std::uint64_t kBatch = 16;
+    for (std::uint64_t begin = range.begin; begin < range.end; begin += kBatch) {
+      const std::uint64_t end = std::min(range.end, begin + kBatch);
+      std::vector<model::PromptToSample> batch;
+      for (std::uint64_t i = begin; i < end; ++i) batch.push_back({prompts[i].tokens, i});
+      const auto samples = model::generate(policy, batch, 2, sampling, seed);
+      for (std::uint64_t i = begin; i < end; ++i) {
+        const auto& two = samples[i - begin];
+        std::vector<std::int64_t> y[2];
+        std::string text[2];
+        double g[2];
+        for (int c = 0; c < 2; ++c) {
+          y[c] = two[static_cast<std::size_t>(c)].tokens;
+          if (!y[c].empty() && y[c].back() == tokenizer->eos_id()) y[c].pop_back();
+          if (y[c].empty()) y[c].push_back(tokenizer->eos_id());  // an immediate stop is a response too
+          text[c] = replace_invalid_utf8(tokenizer->decode(y[c]));
+          g[c] = gold.compound(text[c]);
+        }
+        // The simulated rater: a Bradley–Terry draw on the gold reward.
+        RandomStream rater({config.run.seed, Stage::label, i, 7});
+        const bool first = rater.bernoulli(1.0 / (1.0 + std::exp(-(g[0] - g[1]) / config.task.rater_temperature)));
+        const int w = first ? 0 : 1, l = 1 - w;
+        out << to_jsonl_line(nlohmann::ordered_json{{"prompt", prompts[i].text},
+                                                    {"chosen", text[w]},
+                                                    {"rejected", text[l]},
+                                                    {"prompt_ids", prompts[i].tokens},
+                                                    {"chosen_ids", y[w]},
+                                                    {"rejected_ids", y[l]},
+                                                    {"gold_chosen", g[w]},
+                                                    {"gold_rejected", g[l]}})
+            << "\n";
+      }
+    }
+  });
+  join_shard_parts(context, paths.pairs);
+  if (context.is_root()) spdlog::info("pairs: {} simulated human pairs in {}", prompts.size(), paths.pairs);
+  return true;
+}
+
+}  // namespace rso::task
+
+#include "rso/io/json_file.hpp"
+
+namespace rso::task {
+
+std::vector<LabelledSentence> read_labelled_sentences(const std::string& directory) {
+  std::vector<LabelledSentence> sentences;
+  for (const char* source : {"imdb", "yelp", "amazon"}) {
+    const std::string path = (fs::path(directory) / (std::string(source) + ".json")).string();
+    const nlohmann::json items = read_json_file(path);
+    if (!items.is_array()) RSO_THROW(DataError, path + ": expected a JSON array of {\"text\", \"class\"}");
+    for (const auto& item : items) {
+      if (!item.is_object() || !item.contains("text") || !item.contains("class"))
+        RSO_THROW(DataError, path + ": every item needs \"text\" and \"class\"");
+      // Each file ends with {"text": "", "class": null}: not a sentence.
+      if (item["class"].is_null() || !item["text"].is_string() || item["text"].get<std::string>().empty()) continue;
+      std::string text = item["text"].get<std::string>();
+      while (!text.empty() && (text.back() == ' ' || text.back() == '\n')) text.pop_back();
+      sentences.push_back({source, text, item["class"].get<int>() == 1});
+    }
+  }
+  return sentences;
+}
+
+}  // namespace rso::task
