@@ -17,6 +17,12 @@ Config resolve_config(const DistContext& context, const ConfigOptions& options) 
   return config;
 }
 
+bool print_config_if_asked(const DistContext& context, const ConfigOptions& options, const Config& config) {
+  if (!options.print_config) return false;
+  if (context.is_root()) std::cout << to_yaml(config);
+  return true;
+}
+
 void record_config(const DistContext& context, const Config& config) {
   context.agree([&] {
     if (!context.is_root()) return;

@@ -9,10 +9,7 @@ namespace rso::cli {
 
 int run_eval(DistContext& context, const ConfigOptions& options) {
   const Config config = resolve_config(context, options);
-  if (options.print_config) {
-    if (context.is_root()) std::cout << to_yaml(config);
-    return exit_code::ok;
-  }
+  if (print_config_if_asked(context, options, config)) return exit_code::ok;
   context.configure(config.dist);
   record_config(context, config);
   eval::run_evaluation(context, config);

@@ -50,10 +50,7 @@ StageResult training_stage(const std::string& model, const std::function<bool(co
 
 int run_pipeline(DistContext& context, const ConfigOptions& options) {
   const Config config = resolve_config(context, options);
-  if (options.print_config) {
-    if (context.is_root()) std::cout << to_yaml(config);
-    return exit_code::ok;
-  }
+  if (print_config_if_asked(context, options, config)) return exit_code::ok;
   context.configure(config.dist);
   record_config(context, config);
   const fs::path run(config.run.dir);

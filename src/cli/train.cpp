@@ -12,10 +12,7 @@ namespace rso::cli {
 
 int run_trainer(DistContext& context, Trainer trainer, const TrainOptions& options) {
   const Config config = resolve_config(context, options.config);
-  if (options.config.print_config) {
-    if (context.is_root()) std::cout << to_yaml(config);
-    return exit_code::ok;
-  }
+  if (print_config_if_asked(context, options.config, config)) return exit_code::ok;
   context.configure(config.dist);
   record_config(context, config);
   train::TrainingControl control;

@@ -308,10 +308,7 @@ std::string block_file(std::int64_t block) {
 // The parameters a sample set depends on: the seed and the sample section
 // (paths and other operational keys excluded by config_hash itself).
 std::string sample_hash(const Config& config) {
-  Config relevant;
-  relevant.run.seed = config.run.seed;
-  relevant.sample = config.sample;
-  return config_hash(relevant);
+  return stage_hash(config, [](Config& r, const Config& c) { r.sample = c.sample; });
 }
 
 }  // namespace

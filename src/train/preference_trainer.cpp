@@ -227,15 +227,6 @@ class PreferenceTask : public TrainingTask {
   FlopModel flops_;
 };
 
-// The parameters `rso train` depends on: the seed, the sampling section (the
-// pairs come from it) and the train section; paths excluded by config_hash.
-std::string train_hash(const Config& config) {
-  Config relevant;
-  relevant.run.seed = config.run.seed;
-  relevant.sample = config.sample;
-  relevant.train = config.train;
-  return config_hash(relevant);
-}
 
 }  // namespace
 
@@ -266,7 +257,11 @@ bool run_preference_training(DistContext& context, const Config& config, const T
   setup.seed = config.run.seed;
   setup.parameters = named_parameters(*policy);
   setup.output = output;
-  setup.config_hash = train_hash(config);
+  // The sampling section too: the pairs come from it.
+  setup.config_hash = stage_hash(config, [](Config& r, const Config& c) {
+    r.sample = c.sample;
+    r.train = c.train;
+  });
   return run_training(context, config, setup, task, control);
 }
 

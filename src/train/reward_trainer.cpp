@@ -202,13 +202,6 @@ model::RewardModel initial_reward_model(const std::string& path, const std::stri
   return model;
 }
 
-std::string reward_hash(const Config& config) {
-  Config relevant;
-  relevant.run.seed = config.run.seed;
-  relevant.reward = config.reward;
-  return config_hash(relevant);
-}
-
 }  // namespace
 
 bool run_reward_training(DistContext& context, const Config& config, const TrainingControl& control) {
@@ -235,19 +228,10 @@ bool run_reward_training(DistContext& context, const Config& config, const Train
 
   std::vector<PreferencePair> all =
       context.agree([&] { return load_preference_pairs(pairs_path, tokenizer.get(), vocab); });
-  std::vector<PreferencePair> train, eval;
-  if (!rc.eval_pairs.empty()) {
-    train = std::move(all);
-    eval = context.agree([&] { return load_preference_pairs(rc.eval_pairs, tokenizer.get(), vocab); });
-  } else {
-    const auto [train_indices, eval_indices] =
-        holdout_split(all.size(), rc.eval_fraction, config.run.seed, Stage::reward);
-    context.agree([&, n = train_indices.size()] {
-      if (n == 0) RSO_THROW(DataError, "reward: '" + pairs_path + "' leaves no training pairs after the hold-out");
-    });
-    train = subset(all, train_indices);
-    eval = subset(all, eval_indices);
-  }
+  auto [train, eval] = training_and_held_out(
+      context, std::move(all), !rc.eval_pairs.empty(),
+      [&] { return load_preference_pairs(rc.eval_pairs, tokenizer.get(), vocab); }, rc.eval_fraction,
+      config.run.seed, Stage::reward, pairs_path);
   if (context.is_root()) spdlog::info("reward: {} model from {}", kind, init_path);
   RewardTask task(config, model, head, std::move(train), std::move(eval), std::move(tokenizer_files),
                   context.device());
@@ -260,7 +244,7 @@ bool run_reward_training(DistContext& context, const Config& config, const Train
   setup.eval_every = rc.eval_every;
   setup.parameters = named_parameters(*model);
   setup.output = rc.output.empty() ? (run / "reward").string() : rc.output;
-  setup.config_hash = reward_hash(config);
+  setup.config_hash = stage_hash(config, [](Config& r, const Config& c) { r.reward = c.reward; });
   return run_training(context, config, setup, task, control);
 }
 

@@ -113,13 +113,6 @@ class SftTask : public TrainingTask {
   FlopModel flops_;
 };
 
-std::string sft_hash(const Config& config) {
-  Config relevant;
-  relevant.run.seed = config.run.seed;
-  relevant.sft = config.sft;
-  return config_hash(relevant);
-}
-
 }  // namespace
 
 bool run_sft_training(DistContext& context, const Config& config, const TrainingControl& control) {
@@ -153,18 +146,10 @@ bool run_sft_training(DistContext& context, const Config& config, const Training
   });
   if (cut > 0 && context.is_root())
     spdlog::warn("sft: {} of {} responses cut to fit the model's {} positions", cut, all.size(), limit);
-  std::vector<SftExample> train, eval;
-  if (!sc.eval_data.empty()) {
-    train = std::move(all);
-    eval = context.agree([&] { return load_sft_examples(sc.eval_data, tokenizer.get(), vocab); });
-  } else {
-    const auto [train_indices, eval_indices] = holdout_split(all.size(), sc.eval_fraction, config.run.seed, Stage::sft);
-    context.agree([&, n = train_indices.size()] {
-      if (n == 0) RSO_THROW(DataError, "sft: '" + data_path + "' leaves no training examples after the hold-out");
-    });
-    train = subset(all, train_indices);
-    eval = subset(all, eval_indices);
-  }
+  auto [train, eval] = training_and_held_out(
+      context, std::move(all), !sc.eval_data.empty(),
+      [&] { return load_sft_examples(sc.eval_data, tokenizer.get(), vocab); }, sc.eval_fraction, config.run.seed,
+      Stage::sft, data_path);
   SftTask task(model, std::move(train), std::move(eval), std::move(tokenizer_files), context.device());
 
   TrainerSetup setup;
@@ -175,7 +160,7 @@ bool run_sft_training(DistContext& context, const Config& config, const Training
   setup.eval_every = sc.eval_every;
   setup.parameters = named_parameters(*model);
   setup.output = sc.output.empty() ? (run / "sft").string() : sc.output;
-  setup.config_hash = sft_hash(config);
+  setup.config_hash = stage_hash(config, [](Config& r, const Config& c) { r.sft = c.sft; });
   return run_training(context, config, setup, task, control);
 }
 

@@ -68,6 +68,9 @@ text::TokenizerFiles tokenizer_from(const std::string& path);
 // Entry point: parses argv and runs the chosen command; returns the exit status.
 int run_cli(DistContext& context, int argc, char** argv);
 
+// With --print-config: rank 0 prints the resolved config; returns whether it did.
+bool print_config_if_asked(const DistContext& context, const ConfigOptions& options, const Config& config);
+
 int run_env(DistContext& context, const ConfigOptions& options);
 int run_inspect(DistContext& context, const std::string& path);
 int run_pipeline(DistContext& context, const ConfigOptions& options);

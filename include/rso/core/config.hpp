@@ -376,4 +376,14 @@ std::string to_yaml(const Config& config, bool documented = true);
 // the same hash compute the same thing, whatever their paths or log levels.
 std::string config_hash(const Config& config);
 
+// The hash of the seed and the sections `keep(relevant, config)` copies into
+// an otherwise default Config: what one stage's results depend on.
+template <class Keep>
+std::string stage_hash(const Config& config, Keep keep) {
+  Config relevant;
+  relevant.run.seed = config.run.seed;
+  keep(relevant, config);
+  return config_hash(relevant);
+}
+
 }  // namespace rso

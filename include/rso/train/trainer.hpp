@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "rso/core/config.hpp"
+#include "rso/core/error.hpp"
 #include "rso/core/random.hpp"
 #include "rso/dist/dist_context.hpp"
 #include "rso/train/optimizer.hpp"
@@ -123,9 +124,31 @@ std::vector<T> subset(const std::vector<T>& all, const std::vector<std::size_t>&
   return out;
 }
 
+// Training and held-out examples: those `load_eval()` reads when there is
+// an eval file, else `all` split by holdout_split. An empty training set is
+// a DataError naming `source`. Collective.
+template <class T, class LoadEval>
+std::pair<std::vector<T>, std::vector<T>> training_and_held_out(const DistContext& context, std::vector<T> all,
+                                                               bool has_eval_file, LoadEval load_eval,
+                                                               double fraction, std::uint64_t seed, Stage stage,
+                                                               const std::string& source);
+
 // The indices [0, n) split into (train, held-out) by one permutation keyed by
 // (seed, stage): the last round(fraction * n) positions are held out.
 std::pair<std::vector<std::size_t>, std::vector<std::size_t>> holdout_split(std::size_t n, double fraction,
                                                                             std::uint64_t seed, Stage stage);
+
+template <class T, class LoadEval>
+std::pair<std::vector<T>, std::vector<T>> training_and_held_out(const DistContext& context, std::vector<T> all,
+                                                               bool has_eval_file, LoadEval load_eval,
+                                                               double fraction, std::uint64_t seed, Stage stage,
+                                                               const std::string& source) {
+  if (has_eval_file) return {std::move(all), context.agree(load_eval)};
+  const auto [train, held] = holdout_split(all.size(), fraction, seed, stage);
+  context.agree([&, n = train.size()] {
+    if (n == 0) RSO_THROW(DataError, "'" + source + "' leaves no training examples after the hold-out");
+  });
+  return {subset(all, train), subset(all, held)};
+}
 
 }  // namespace rso::train

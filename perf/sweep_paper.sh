@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The paper's comparison on the built-in task: losses {sigmoid-norm, hinge-norm,
+# hinge} x pair sources {direct, sft-sample-rank, rso-sample-rank} x seeds, plus
+# the ablations beta in {0.05, 0.5, 5}, n_c in {8, 64} and first-round vs
+# tournament (rso-sample-rank, sigmoid-norm). Per seed, the shared stages (data,
+# tokenizer, SFT, D_hf, reward model) run once through `rso pipeline`; each
+# configuration then runs `rso sample`,
+# `rso train` and `rso eval` against them. Prints one Markdown row per
+# configuration: mean over seeds of the proxy and gold win rates and KL, with
+# the spread of the seeds' means (±1.96 sd / sqrt(seeds)).
+#
+#   perf/sweep_paper.sh [BUILD_DIR] [OUT_DIR] [RANKS] [SEEDS...]
+#   e.g. perf/sweep_paper.sh build sweep 2 1 2 3
+set -euo pipefail
+build=${1:-build}
+out=${2:-sweep}
+ranks=${3:-2}
+shift $(($# > 3 ? 3 : $#))
+seeds=("$@")
+[ ${#seeds[@]} -gt 0 ] || seeds=(1 2 3)
+rso="$build/rso"
+mpi=(mpirun -np "$ranks" --oversubscribe)
+config=input/demo.yaml
+common=(--set sample.num_candidates=64 --set sample.num_samples=8 --set sample.beta=0.5 --set train.gamma=0.05)
+
+configurations() {  # name | extra --set flags
+  for source in direct sft-sample-rank rso-sample-rank; do
+    for loss in sigmoid-norm hinge-norm hinge; do
+      echo "$source/$loss|--set sample.source=$source --set train.loss=$loss"
+    done
+  done
+  for beta in 0.05 5; do echo "ablation beta=$beta|--set sample.beta=$beta --set train.loss=sigmoid-norm"; done
+  echo "ablation n_c=8|--set sample.num_candidates=8 --set train.loss=sigmoid-norm"
+  echo "ablation tournament|--set sample.pairs=tournament --set train.loss=sigmoid-norm"
+}
+
+for seed in "${seeds[@]}"; do
+  base="$out/seed-$seed/base"
+  "${mpi[@]}" "$rso" pipeline "$config" --run-dir "$base" --set run.seed="$seed" "${common[@]}"
+  configurations | while IFS='|' read -r name flags; do
+    dir="$out/seed-$seed/$(echo "$name" | tr ' /=' '__-')"
+    # shellcheck disable=SC2086
+    shared=(--config "$config" --run-dir "$dir" --set run.seed="$seed" "${common[@]}" $flags
+      --set sample.policy="$base/sft/model.h5" --set sample.reward_model="$base/reward/model.h5"
+      --set sample.prompts="$base/data/prompts.jsonl" --set sample.human_pairs="$base/data/pairs.jsonl"
+      --set train.policy="$base/sft/model.h5" --set eval.reference="$base/sft/model.h5"
+      --set eval.reward_model="$base/reward/model.h5" --set eval.prompts="$base/data/eval_prompts.jsonl")
+    [ -s "$dir/eval/report.json" ] && continue
+    "${mpi[@]}" "$rso" sample "${shared[@]}"
+    "${mpi[@]}" "$rso" train "${shared[@]}" --resume auto
+    "${mpi[@]}" "$rso" eval "${shared[@]}"
+  done
+done
+
+echo "| configuration | proxy win rate | gold win rate | KL per token | seeds |"
+echo "|---|---|---|---|---|"
+configurations | while IFS='|' read -r name _; do
+  key=$(echo "$name" | tr ' /=' '__-')
+  /usr/bin/env python3 - "$out" "$key" "$name" "${seeds[@]}" <<'PY'
+import json, math, sys
+out, key, name, seeds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+rows = {"proxy_win_rate": [], "gold_win_rate": [], "kl_per_token": []}
+for s in seeds:
+    try:
+        m = json.load(open(f"{out}/seed-{s}/{key}/eval/report.json"))["metrics"]
+    except OSError:
+        continue
+    for k in rows:
+        rows[k].append(m[k]["mean"])
+def cell(v):
+    if not v:
+        return "-"
+    mean = sum(v) / len(v)
+    if len(v) < 2:
+        return f"{mean:.3f}"
+    sd = math.sqrt(sum((x - mean) ** 2 for x in v) / (len(v) - 1))
+    return f"{mean:.3f} ± {1.96 * sd / math.sqrt(len(v)):.3f}"
+print(f"| {name} | {cell(rows['proxy_win_rate'])} | {cell(rows['gold_win_rate'])} | {cell(rows['kl_per_token'])} | {len(rows['gold_win_rate'])} |")
+PY
+done
