@@ -31,7 +31,7 @@ constexpr int data = 3;         // input data
 constexpr int io = 4;           // files, HDF5
 constexpr int comm = 5;         // MPI / NCCL
 constexpr int numeric = 6;      // non-finite values
-constexpr int unavailable = 69; // command not built in this version (EX_UNAVAILABLE)
+constexpr int unavailable = 69; // a needed feature is not available here (EX_UNAVAILABLE)
 constexpr int requeue = 75;     // checkpointed after SIGUSR1/SIGTERM: requeue me (EX_TEMPFAIL)
 }  // namespace exit_code
 
