@@ -3,44 +3,36 @@
 //
 //   build/perf/bench_generate [--preset demo|bench] [--prompts P] [--candidates C]
 //                             [--prompt-len L] [--new-tokens N] [--threads T]
+//                             [--device cpu|cuda] [--dtype float32|bfloat16] [--repeats R]
 //
 // Prints one Markdown row: new tokens per second over the whole call
-// (prefill included), as perf/peer_generate.py does for the Python peer.
+// (prefill included, the median of R timed calls after one untimed call of
+// the same size), as perf/peer_generate.py and perf/peer_gpu.py do for the
+// Python peers.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <string>
-
 #include <torch/version.h>
 
+#include "bench_common.hpp"
 #include "rso/dist/host_memory.hpp"
 #include "rso/model/generate.hpp"
 
 int main(int argc, char** argv) {
-  std::string preset = "demo";
-  std::int64_t prompts = 4, candidates = 16, prompt_len = 32, new_tokens = 32;
-  int threads = 0;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    if (flag == "--preset") preset = argv[i + 1];
-    else if (flag == "--prompts") prompts = std::atoll(argv[i + 1]);
-    else if (flag == "--candidates") candidates = std::atoll(argv[i + 1]);
-    else if (flag == "--prompt-len") prompt_len = std::atoll(argv[i + 1]);
-    else if (flag == "--new-tokens") new_tokens = std::atoll(argv[i + 1]);
-    else if (flag == "--threads") threads = std::atoi(argv[i + 1]);
-  }
-  if (threads > 0) at::set_num_threads(threads);
+  const rso::perf::Flags flags(argc, argv);
+  const std::string preset = flags.text("preset", "demo");
+  const std::int64_t prompts = flags.integer("prompts", 4), candidates = flags.integer("candidates", 16);
+  const std::int64_t prompt_len = flags.integer("prompt-len", 32), new_tokens = flags.integer("new-tokens", 32);
+  const std::int64_t repeats = flags.integer("repeats", 1);
+  const c10::Device device = rso::perf::device_named(flags.text("device", "cpu"));
+  const c10::ScalarType dtype = rso::perf::dtype_named(flags.text("dtype", "float32"));
+  if (const auto threads = flags.integer("threads", 0); threads > 0) at::set_num_threads(static_cast<int>(threads));
   rso::keep_freed_host_memory();  // as the rso binary does
-  rso::model::TransformerOptions options;  // defaults: the benchmark model
-  if (preset == "demo")
-    options.vocab_size(8000).hidden_size(256).num_layers(4).num_heads(4).num_kv_heads(4).intermediate_size(688);
+  rso::model::TransformerOptions options = rso::perf::preset_options(preset);
   options.max_positions(prompt_len + new_tokens);
   at::manual_seed(0);
   rso::model::Transformer model(options);
+  model->to(device, dtype);
   std::int64_t parameters = 0;
   for (const auto& p : model->parameters()) parameters += p.numel();
 
@@ -55,16 +47,26 @@ int main(int argc, char** argv) {
   sampling.temperature = 0.7;
   sampling.top_k = 40;
   sampling.max_new_tokens = new_tokens;
-  rso::model::generate(model, {batch.front()}, 1, sampling, 1);  // warm-up
-  const auto start = std::chrono::steady_clock::now();
-  const auto samples = rso::model::generate(model, batch, candidates, sampling, 7);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // Untimed call of the full size: kernels loaded, allocator pools filled.
+  rso::model::generate(model, device.is_cuda() ? batch : std::vector{batch.front()}, device.is_cuda() ? candidates : 1,
+                       sampling, 1);
+  std::vector<double> times;
   std::int64_t generated = 0;
-  for (const auto& per_prompt : samples)
-    for (const auto& sample : per_prompt) generated += static_cast<std::int64_t>(sample.tokens.size());
-  std::printf("| rso (LibTorch %s) | %s | %.1fM | %lld x %lld | %lld | %lld | %d | %.2f | %.1f |\n", TORCH_VERSION,
-              preset.c_str(), parameters / 1e6, static_cast<long long>(prompts), static_cast<long long>(candidates),
-              static_cast<long long>(prompt_len), static_cast<long long>(new_tokens), at::get_num_threads(), seconds,
-              generated / seconds);
+  for (std::int64_t r = 0; r < std::max<std::int64_t>(repeats, 1); ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto samples = rso::model::generate(model, batch, candidates, sampling, 7 + static_cast<std::uint64_t>(r));
+    times.push_back(rso::perf::seconds_since(start));  // generate returns host vectors: the device is done
+    generated = 0;
+    for (const auto& per_prompt : samples)
+      for (const auto& sample : per_prompt) generated += static_cast<std::int64_t>(sample.tokens.size());
+  }
+  std::sort(times.begin(), times.end());
+  const double seconds = times[times.size() / 2];
+  std::printf("| rso (LibTorch %s) | %s | %.1fM | %s %s | %lld x %lld | %lld | %lld | %d | %.3f | %.2f | %.0f |\n",
+              TORCH_VERSION, preset.c_str(), parameters / 1e6, device.is_cuda() ? "cuda" : "cpu",
+              flags.text("dtype", "float32").c_str(), static_cast<long long>(prompts),
+              static_cast<long long>(candidates), static_cast<long long>(prompt_len),
+              static_cast<long long>(new_tokens), at::get_num_threads(), seconds,
+              1000 * seconds / static_cast<double>(new_tokens), generated / seconds);
   return 0;
 }

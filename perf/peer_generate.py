@@ -126,8 +126,9 @@ def main():
         start = time.perf_counter()
         produced = run(prompts)
         seconds = time.perf_counter() - start
-    print(f"| python peer (torch {torch.__version__}) | {a.preset} | {params / 1e6:.1f}M | {a.prompts} x {a.candidates} "
-          f"| {a.prompt_len} | {a.new_tokens} | {torch.get_num_threads()} | {seconds:.2f} | {produced / seconds:.1f} |")
+    print(f"| python peer (torch {torch.__version__}) | {a.preset} | {params / 1e6:.1f}M | cpu float32 "
+          f"| {a.prompts} x {a.candidates} | {a.prompt_len} | {a.new_tokens} | {torch.get_num_threads()} "
+          f"| {seconds:.3f} | {1000 * seconds / a.new_tokens:.2f} | {produced / seconds:.0f} |")
 
 
 if __name__ == "__main__":

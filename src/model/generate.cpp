@@ -69,67 +69,93 @@ std::vector<std::vector<Sample>> generate(Transformer& model, const std::vector<
     if (prompt.tokens.empty()) RSO_THROW(DataError, "prompt " + std::to_string(prompt.index) + " has no tokens");
     prompt_tokens.push_back(prompt.tokens);
   }
-  auto [ids, mask] = left_pad(prompt_tokens, options.pad_id);
+  auto [ids, prompt_mask] = left_pad(prompt_tokens, options.pad_id);
   const auto batch = ids.size(0);
   const auto prompt_length = ids.size(1);
+  const std::int64_t steps = options.max_new_tokens;
+  const std::int64_t rows = batch * num_samples;
   ids = ids.to(device);
-  mask = mask.to(device);
+  prompt_mask = prompt_mask.to(device);
+
+  // Every uniform the loop can use, drawn up front. A row takes draw s of its
+  // stream at step s for as long as it is unfinished and none after, so the
+  // table is known before decoding starts and the loop never waits on the
+  // host for randomness. [steps, rows]: each step reads one contiguous row.
+  at::Tensor uniforms = at::empty({steps, rows}, at::kDouble);
+  {
+    auto* u = uniforms.data_ptr<double>();
+    std::int64_t r = 0;
+    for (const auto& prompt : prompts)
+      for (std::int64_t c = 0; c < num_samples; ++c, ++r) {
+        RandomStream stream(StreamKey{seed, Stage::generate, prompt.index, static_cast<std::uint32_t>(c)});
+        for (std::int64_t s = 0; s < steps; ++s) u[s * rows + r] = stream.uniform();
+      }
+  }
+  uniforms = uniforms.to(device);
 
   // Prefill once per prompt, then one cache row per candidate.
   const auto weight_options = model->model->embed_tokens->weight.options();
-  KvCache cache = KvCache::allocate(model->options(), batch, prompt_length + options.max_new_tokens, weight_options);
-  at::Tensor logits = model->forward(ids, mask, &cache).select(1, prompt_length - 1);
+  KvCache cache = KvCache::allocate(model->options(), batch, prompt_length + steps, weight_options);
+  at::Tensor logits = model->forward(ids, prompt_mask, &cache).select(1, prompt_length - 1);
   cache.repeat_rows(num_samples);
-  mask = mask.repeat_interleave(num_samples, 0);
   logits = logits.repeat_interleave(num_samples, 0);
+  // The attention mask of the whole generation, filled one column per step:
+  // a view of it is passed each step instead of a concatenation.
+  at::Tensor mask = at::zeros({rows, prompt_length + steps}, prompt_mask.options());
+  mask.narrow(1, 0, prompt_length).copy_(prompt_mask.repeat_interleave(num_samples, 0));
 
-  const std::int64_t rows = batch * num_samples;
-  std::vector<RandomStream> streams;
-  streams.reserve(static_cast<std::size_t>(rows));
-  for (const auto& prompt : prompts)
-    for (std::int64_t c = 0; c < num_samples; ++c)
-      streams.emplace_back(StreamKey{seed, Stage::generate, prompt.index, static_cast<std::uint32_t>(c)});
-  std::vector<bool> finished(static_cast<std::size_t>(rows), false);
+  // Results stay on the device until the loop ends: [steps, rows].
+  const auto long_options = at::TensorOptions().dtype(at::kLong).device(device);
+  const at::Tensor drawn_tokens = at::empty({steps, rows}, long_options);
+  const at::Tensor was_active = at::empty({steps, rows}, long_options.dtype(at::kBool));
+  const at::Tensor sampling_logprobs = at::empty({steps, rows}, long_options.dtype(sampling_type(logits)));
+  const at::Tensor policy_logprobs = at::empty_like(sampling_logprobs);
+  at::Tensor finished = at::zeros({rows}, long_options.dtype(at::kBool));
+  // Whether every row has ended is asked of the device only every few steps
+  // (each question is a synchronisation); steps run past the last EOS are
+  // discarded below, so the answer's timing never changes the result.
+  const std::int64_t finish_check_every = device.is_cpu() ? 1 : 16;
 
-  for (std::int64_t step = 0; step < options.max_new_tokens; ++step) {
+  std::int64_t steps_run = 0;
+  for (std::int64_t step = 0; step < steps; ++step) {
     const at::Tensor distribution = sampling_distribution(logits, options);
-    at::Tensor uniforms = at::zeros({rows}, at::kDouble);
-    auto* u = uniforms.data_ptr<double>();
-    for (std::int64_t r = 0; r < rows; ++r)
-      if (!finished[static_cast<std::size_t>(r)]) u[r] = streams[static_cast<std::size_t>(r)].uniform();
-    const at::Tensor tokens = sample_from(distribution, uniforms.to(distribution.device()));
-    const at::Tensor picked = tokens.unsqueeze(-1);
-    const at::Tensor sampling_logprob = distribution.gather(-1, picked).squeeze(-1).log().to(at::kCPU, at::kDouble);
-    const at::Tensor policy_logprob =
-        at::log_softmax(logits.to(distribution.scalar_type()), -1).gather(-1, picked).squeeze(-1).to(at::kCPU, at::kDouble);
-    const at::Tensor host_tokens = tokens.to(at::kCPU);
-    const auto* token = host_tokens.data_ptr<std::int64_t>();
-    const auto* q = sampling_logprob.data_ptr<double>();
-    const auto* pi = policy_logprob.data_ptr<double>();
+    const at::Tensor drawn = sample_from(distribution, uniforms.select(0, step));
+    const at::Tensor picked = drawn.unsqueeze(-1);
+    const at::Tensor active = finished.logical_not();
+    const at::Tensor token = drawn.masked_fill(finished, options.pad_id);
+    drawn_tokens.select(0, step).copy_(token);
+    was_active.select(0, step).copy_(active);
+    sampling_logprobs.select(0, step).copy_(distribution.gather(-1, picked).squeeze(-1).log());
+    // log π(token) = logit - logsumexp(logits), untempered and unfiltered.
+    const at::Tensor wide = logits.to(distribution.scalar_type());
+    policy_logprobs.select(0, step).copy_(wide.gather(-1, picked).squeeze(-1) - at::logsumexp(wide, -1));
+    steps_run = step + 1;
+    if (options.eos_id >= 0) finished.logical_or_(token.eq(options.eos_id));
+    if (step + 1 == steps) break;
+    if (options.eos_id >= 0 && (step + 1) % finish_check_every == 0 && finished.all().item<bool>()) break;
+    mask.select(1, prompt_length + step).copy_(active);
+    logits = model->forward(token.unsqueeze(1), mask.narrow(1, 0, prompt_length + step + 1), &cache).select(1, 0);
+  }
 
-    at::Tensor step_mask = at::zeros({rows, 1}, at::kLong);
-    at::Tensor next = at::full({rows, 1}, options.pad_id, at::kLong);
-    auto step_mask_at = step_mask.accessor<std::int64_t, 2>();
-    auto next_at = next.accessor<std::int64_t, 2>();
-    bool any_active = false;
-    for (std::int64_t r = 0; r < rows; ++r) {
-      if (finished[static_cast<std::size_t>(r)]) continue;
-      Sample& sample = result[static_cast<std::size_t>(r / num_samples)][static_cast<std::size_t>(r % num_samples)];
-      sample.tokens.push_back(token[r]);
-      sample.sampling_logprobs.push_back(q[r]);
-      sample.policy_logprobs.push_back(pi[r]);
-      next_at[r][0] = token[r];
-      step_mask_at[r][0] = 1;
-      if (token[r] == options.eos_id) {
+  const at::Tensor host_tokens = drawn_tokens.narrow(0, 0, steps_run).to(at::kCPU).contiguous();
+  const at::Tensor host_active = was_active.narrow(0, 0, steps_run).to(at::kCPU).contiguous();
+  const at::Tensor host_q = sampling_logprobs.narrow(0, 0, steps_run).to(at::kCPU, at::kDouble).contiguous();
+  const at::Tensor host_pi = policy_logprobs.narrow(0, 0, steps_run).to(at::kCPU, at::kDouble).contiguous();
+  const auto* token = host_tokens.data_ptr<std::int64_t>();
+  const auto* active = host_active.data_ptr<bool>();
+  const auto* q = host_q.data_ptr<double>();
+  const auto* pi = host_pi.data_ptr<double>();
+  for (std::int64_t r = 0; r < rows; ++r) {
+    Sample& sample = result[static_cast<std::size_t>(r / num_samples)][static_cast<std::size_t>(r % num_samples)];
+    for (std::int64_t s = 0; s < steps_run && active[s * rows + r]; ++s) {
+      sample.tokens.push_back(token[s * rows + r]);
+      sample.sampling_logprobs.push_back(q[s * rows + r]);
+      sample.policy_logprobs.push_back(pi[s * rows + r]);
+      if (token[s * rows + r] == options.eos_id) {
         sample.ended_with_eos = true;
-        finished[static_cast<std::size_t>(r)] = true;
-      } else {
-        any_active = true;
+        break;
       }
     }
-    if (!any_active || step + 1 == options.max_new_tokens) break;
-    mask = at::cat({mask, step_mask.to(device)}, 1);
-    logits = model->forward(next.to(device), mask, &cache).select(1, 0);
   }
   if (was_training) model->train();
   return result;

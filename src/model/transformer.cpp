@@ -117,7 +117,12 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, const RotaryTables& rotar
     v = v.repeat_interleave(heads_ / kv_heads_, 1);
   }
 #if TORCH_VERSION_MAJOR >= 2
-  const at::Tensor attended = at::scaled_dot_product_attention(q, k, v, allowed);
+  // Without a mask (no padding, no cache) the fused kernels take the causal
+  // pattern as a flag: on GPUs that selects flash attention, which a mask
+  // tensor rules out.
+  const at::Tensor attended = allowed.defined()
+                                  ? at::scaled_dot_product_attention(q, k, v, allowed)
+                                  : at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true);
 #else
   // LibTorch 1.x has no fused attention: the same computation, softmax in
   // float32 (or wider) as Hugging Face's eager path does.
@@ -192,7 +197,13 @@ at::Tensor BackboneImpl::forward(const at::Tensor& input_ids, const at::Tensor& 
   const at::Tensor positions = positions_from_mask(mask).narrow(1, offset, fresh);
   at::Tensor h = embed_tokens(input_ids);
   const RotaryTables rotary = rotary_tables(positions, options_.head_dim(), options_.rope_theta(), h.scalar_type());
+#if TORCH_VERSION_MAJOR >= 2
+  // A full batch without a cache is plain causal attention: no mask tensor.
+  const bool plain_causal = !cache && (!attention_mask.defined() || attention_mask.all().item<bool>());
+  const at::Tensor allowed = plain_causal ? at::Tensor() : attention_allowed(mask, offset);
+#else
   const at::Tensor allowed = attention_allowed(mask, offset);
+#endif
   std::int64_t index = 0;
   for (const auto& layer : *layers) h = layer->as<DecoderLayer>()->forward(h, rotary, allowed, cache, index++);
   if (cache) cache->length += fresh;

@@ -57,6 +57,45 @@ void expect_cache_matches_full_forward(c10::ScalarType dtype, double tolerance) 
 TEST(Generate, CachedDecodingMatchesTheFullForwardFloat64) { expect_cache_matches_full_forward(at::kDouble, 1e-10); }
 TEST(Generate, CachedDecodingMatchesTheFullForwardFloat32) { expect_cache_matches_full_forward(at::kFloat, 1e-4); }
 
+// The batched, cached decode draws exactly what a naive loop draws: one
+// candidate at a time, the full forward over its whole context each step,
+// draw s of the candidate's own stream at step s, stop after EOS.
+TEST(Generate, EqualsANaiveLoopOverTheFullForward) {
+  Transformer model = small_model(at::kDouble);
+  SamplingOptions options;
+  options.temperature = 1.5;
+  options.top_k = 20;
+  options.top_p = 0.98;
+  options.max_new_tokens = 16;
+  const std::uint64_t seed = 23;
+  // EOS: a token one candidate draws at step 4, so that rows end at
+  // different steps (or not at all) and finished rows sit beside live ones.
+  options.eos_id = generate(model, kPrompts, 3, options, seed)[1][2].tokens[4];
+  const auto samples = generate(model, kPrompts, 3, options, seed);
+  at::NoGradGuard no_grad;
+  int ended = 0;
+  for (std::size_t p = 0; p < kPrompts.size(); ++p)
+    for (std::uint32_t c = 0; c < 3; ++c) {
+      RandomStream stream({seed, Stage::generate, kPrompts[p].index, c});
+      std::vector<std::int64_t> context = kPrompts[p].tokens, expected;
+      for (std::int64_t s = 0; s < options.max_new_tokens; ++s) {
+        const at::Tensor logits = model->forward(at::tensor(context, at::kLong).unsqueeze(0))[0][-1];
+        const at::Tensor distribution = sampling_distribution(logits.unsqueeze(0), options);
+        const auto token = sample_from(distribution, at::tensor({stream.uniform()}, at::kDouble))[0].item<std::int64_t>();
+        expected.push_back(token);
+        context.push_back(token);
+        if (token == options.eos_id) break;
+      }
+      const Sample& sample = samples[p][c];
+      EXPECT_EQ(sample.tokens, expected) << "prompt " << p << " candidate " << c;
+      EXPECT_EQ(sample.ended_with_eos, expected.back() == options.eos_id);
+      ended += sample.ended_with_eos ? 1 : 0;
+    }
+  // The case of rows finishing at different steps is exercised.
+  EXPECT_GT(ended, 0);
+  EXPECT_LT(ended, 9);
+}
+
 TEST(Generate, TokensDoNotDependOnTheBatch) {
   Transformer model = small_model(at::kFloat);
   SamplingOptions options;

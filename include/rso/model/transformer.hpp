@@ -85,7 +85,8 @@ class AttentionImpl : public torch::nn::Module {
  public:
   explicit AttentionImpl(const TransformerOptions& options);
   // x [B, T, hidden] holds new positions; allowed [B, 1, T, S] (bool) says
-  // which of the S = cached + T keys each may attend. With a cache, the new
+  // which of the S = cached + T keys each may attend (undefined: plain
+  // causal attention over x alone, LibTorch 2.x). With a cache, the new
   // keys and values are stored at columns cache.length .. cache.length+T-1.
   at::Tensor forward(const at::Tensor& x, const RotaryTables& rotary, const at::Tensor& allowed,
                      KvCache* cache = nullptr, std::int64_t layer = 0);
