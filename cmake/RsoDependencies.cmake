@@ -75,6 +75,23 @@ endif()
 find_package(CLI11 REQUIRED)
 find_package(nlohmann_json 3.9 REQUIRED)
 find_package(spdlog REQUIRED)
+# LibTorch 2.x wheels carry fmt headers of their own (fmt 11/12) in their
+# include directory, which comes before /usr/include; a system spdlog built
+# on the system fmt (SPDLOG_FMT_EXTERNAL, as Debian and Ubuntu ship it) then
+# meets the wrong fmt and fails to compile. A directory holding only a link
+# to the system's fmt headers goes first (see src/CMakeLists.txt).
+set(RSO_SYSTEM_FMT_FIRST "")
+foreach(_dir IN LISTS TORCH_INCLUDE_DIRS)
+  if(EXISTS "${_dir}/fmt/core.h" AND NOT RSO_SYSTEM_FMT_FIRST)
+    find_path(RSO_SYSTEM_FMT_INCLUDE fmt/core.h PATHS /usr/include /usr/local/include NO_DEFAULT_PATH)
+    if(RSO_SYSTEM_FMT_INCLUDE)
+      set(RSO_SYSTEM_FMT_FIRST "${CMAKE_BINARY_DIR}/system-fmt")
+      file(MAKE_DIRECTORY "${RSO_SYSTEM_FMT_FIRST}")
+      file(CREATE_LINK "${RSO_SYSTEM_FMT_INCLUDE}/fmt" "${RSO_SYSTEM_FMT_FIRST}/fmt" SYMBOLIC)
+      message(STATUS "LibTorch ships its own fmt (${_dir}/fmt): ${RSO_SYSTEM_FMT_INCLUDE}/fmt goes first")
+    endif()
+  endif()
+endforeach()
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)

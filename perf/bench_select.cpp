@@ -9,6 +9,7 @@
 // both pair strategies, labels by reward) is timed over 20000 prompts with
 // the measured rewards' spread. Prints one Markdown row.
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <ATen/Parallel.h>
 
 #include <chrono>

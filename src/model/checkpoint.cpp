@@ -1,6 +1,7 @@
 #include "rso/model/checkpoint.hpp"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include <functional>
 #include <set>

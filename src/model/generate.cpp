@@ -1,6 +1,7 @@
 #include "rso/model/generate.hpp"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include "rso/core/error.hpp"
 #include "rso/core/random.hpp"

@@ -1,6 +1,7 @@
 #include "rso/model/parameter_loading.hpp"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include <set>
 #include <sstream>

@@ -1,6 +1,7 @@
 #include "rso/sampling/sample_stage.hpp"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <boost/mpi/collectives.hpp>
 #include <spdlog/spdlog.h>
 

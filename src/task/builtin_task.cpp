@@ -1,6 +1,7 @@
 #include "rso/task/builtin_task.hpp"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <spdlog/spdlog.h>
 
 #include <cmath>

@@ -1,6 +1,7 @@
 #include "rso/train/gradient_sync.hpp"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include <cmath>
 

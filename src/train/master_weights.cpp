@@ -1,6 +1,7 @@
 #include "rso/train/master_weights.hpp"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 namespace rso::train {
 

@@ -1,6 +1,7 @@
 #include "rso/train/reward_trainer.hpp"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <spdlog/spdlog.h>
 
 #include <filesystem>

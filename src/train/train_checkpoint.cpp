@@ -1,6 +1,7 @@
 #include "rso/train/train_checkpoint.hpp"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include <csignal>
 #include <cstdio>

@@ -1,6 +1,7 @@
 #include "rso/train/trainer.hpp"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <torch/nn/module.h>
 #include <boost/mpi/collectives.hpp>
 #include <spdlog/spdlog.h>

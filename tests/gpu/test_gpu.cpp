@@ -6,6 +6,7 @@
 // off lands near 1e-6 (1e-4 allowed); bfloat16 has 8 mantissa bits and
 // lands near 4e-3 on this model (2e-2 allowed).
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <ATen/Context.h>
 #include <gtest/gtest.h>
 

@@ -1,6 +1,7 @@
 // Sampling with the KV cache: agreement with the full forward, independence
 // from batch composition, and the exact target distribution of the filters.
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 
 #include <cmath>

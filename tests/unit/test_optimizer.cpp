@@ -1,6 +1,7 @@
 // AdamW against LibTorch's own torch::optim::AdamW; Adafactor against a
 // plain-loop float64 transcription of Shazeer & Stern (2018), Algorithm 4.
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 #include <torch/optim/adamw.h>
 

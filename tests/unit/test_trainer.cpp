@@ -1,6 +1,7 @@
 // Pieces of the shared training loop: float32 master weights under a
 // bfloat16 model, the model-FLOPs count, the held-out split, ranking markers.
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>

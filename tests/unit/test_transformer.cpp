@@ -1,6 +1,7 @@
 // The Llama-style transformer against an independent float64 reference,
 // finite differences, and the padding and naming contracts.
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
