@@ -65,9 +65,10 @@ fi
 # --- PCRE2 headers: hosts with the library but not its -dev package -----------------------
 if ! pkg-config --exists libpcre2-8 && [ -f .deps/include/pcre2.h ]; then
   library=$(ls /usr/lib/x86_64-linux-gnu/libpcre2-8.so* 2>/dev/null | head -1)
-  mkdir -p "$build/pkgconfig"
-  printf 'Name: libpcre2-8\nDescription: PCRE2 (headers carried)\nVersion: 10.42\nCflags: -I%s\nLibs: %s\n' \
-    "$root/.deps/include" "$library" >"$build/pkgconfig/libpcre2-8.pc"
+  mkdir -p "$build/pkgconfig/lib"
+  ln -sf "$library" "$build/pkgconfig/lib/libpcre2-8.so"
+  printf 'Name: libpcre2-8\nDescription: PCRE2 (headers carried)\nVersion: 10.42\nCflags: -I%s\nLibs: -L%s -lpcre2-8\n' \
+    "$root/.deps/include" "$build/pkgconfig/lib" >"$build/pkgconfig/libpcre2-8.pc"
   export PKG_CONFIG_PATH=$build/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
   note "PCRE2: carried header, library $library"
 fi
@@ -114,6 +115,7 @@ if ran bench_generate; then
   note "bench_generate: exit $?"
   # Fewer and more rows per step: how much of a step is fixed (host) cost.
   for candidates in 8 128; do
+    time_left 200 || break
     timeout $(limit 120) "$build/perf/bench_generate" --preset bench --prompts 8 --candidates $candidates --prompt-len 128 \
       --new-tokens 128 --device cuda --dtype bfloat16 --repeats 3 >>"$logs/sampling-rows.md" 2>>"$logs/bench.err"
   done
