@@ -77,6 +77,7 @@ fi
 export TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0}
 nvcc=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
 start=$SECONDS
+rm -f "$build/CMakeCache.txt"  # pkg-config results are cached: ask again
 timeout $(limit 300) cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$torch_prefix" \
   -DCMAKE_CUDA_COMPILER="$nvcc" -DRSO_CCACHE=OFF "${boost_args[@]}" >"$logs/configure.log" 2>&1
 configure_status=$?

@@ -35,7 +35,8 @@ int run_cli(DistContext& context, int argc, char** argv) {
   std::string inspect_path;
 
   auto* pipeline = app.add_subcommand("pipeline", "run every stage into one run directory, skipping finished ones");
-  pipeline->add_option("config", pipeline_options.config_path, "YAML config file")->type_name("CONFIG");
+  // Not "config": CLI11 2.4 rejects a positional named like the --config option.
+  pipeline->add_option("config_file", pipeline_options.config_path, "YAML config file")->type_name("CONFIG");
   add_config_options(*pipeline, pipeline_options);
   pipeline->callback([&] { status = run_pipeline(context, pipeline_options); });
 
