@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "bench_common.hpp"
 #include "rso/dist/dist_context.hpp"
 #include "rso/dist/guarded_run.hpp"
 
@@ -33,9 +34,11 @@ int main(int argc, char** argv) {
     for (std::int64_t bytes = min_bytes; bytes <= max_bytes; bytes *= 4) {
       at::Tensor tensor = at::ones({bytes / 4}, at::TensorOptions().dtype(at::kFloat).device(context.device()));
       context.allreduce_(tensor);  // warm-up
+      rso::perf::wait_for(tensor);  // GPU collectives are queued on a stream
       context.barrier();
       const auto start = std::chrono::steady_clock::now();
       for (int i = 0; i < iterations; ++i) context.allreduce_(tensor);
+      rso::perf::wait_for(tensor);
       context.barrier();
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / iterations;

@@ -181,7 +181,7 @@ result = {
     "peer_sampling_new_tokens_per_s": number(static[0][10]) if static else None,
     "dpo_step_ms": number(ours_t[0][7]) if ours_t else None,
     "peer_dpo_step_ms": number(peer_t[0][7]) if peer_t else None,
-    "mfu": number(ours_t[0][10]) / 100 if ours_t and number(ours_t[0][10]) is not None else None,
+    "mfu": round(number(ours_t[0][10]) / 100, 4) if ours_t and number(ours_t[0][10]) is not None else None,
 }
 json.dump(result, open(f"{logs}/gpu.json", "w"), indent=2)
 print(json.dumps(result))
