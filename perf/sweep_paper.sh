@@ -2,15 +2,22 @@
 # The paper's comparison on the built-in task: losses {sigmoid-norm, hinge-norm,
 # hinge} x pair sources {direct, sft-sample-rank, rso-sample-rank} x seeds, plus
 # the ablations beta in {0.05, 0.5, 5}, n_c in {8, 64} and first-round vs
-# tournament (rso-sample-rank, sigmoid-norm). Per seed, the shared stages (data,
-# tokenizer, SFT, D_hf, reward model) run once through `rso pipeline`; each
-# configuration then runs `rso sample`,
-# `rso train` and `rso eval` against them. Prints one Markdown row per
-# configuration: mean over seeds of the proxy and gold win rates and KL, with
-# the spread of the seeds' means (±1.96 sd / sqrt(seeds)).
+# tournament (rso-sample-rank, sigmoid-norm). The shared stages (data,
+# tokenizer, SFT, D_hf, reward model) run through `rso pipeline`, once per seed,
+# or once for all seeds when SWEEP_BASE names a finished pipeline run; each
+# configuration then runs `rso sample`, `rso train` and `rso eval` against them.
+# Prints one Markdown row per configuration: mean over seeds of the proxy and
+# gold win rates and KL, with the spread of the seeds' means (±1.96 sd /
+# sqrt(seeds)); writes OUT_DIR/sweep.png (gold win rate against KL, one point
+# per configuration) with `rso plot`.
 #
 #   perf/sweep_paper.sh [BUILD_DIR] [OUT_DIR] [RANKS] [SEEDS...]
 #   e.g. perf/sweep_paper.sh build sweep 2 1 2 3
+#
+# Environment: SWEEP_BASE=DIR shares one pipeline run's SFT policy, D_hf and
+# reward model across seeds (the seeds then vary sampling, training and eval);
+# SWEEP_FLAGS="--set k=v ..." is added to every configuration (e.g. smaller
+# budgets).
 set -euo pipefail
 build=${1:-build}
 out=${2:-sweep}
@@ -34,13 +41,20 @@ configurations() {  # name | extra --set flags
   echo "ablation tournament|--set sample.pairs=tournament --set train.loss=sigmoid-norm"
 }
 
+# shellcheck disable=SC2206
+extra=(${SWEEP_FLAGS:-})
 for seed in "${seeds[@]}"; do
-  base="$out/seed-$seed/base"
-  "${mpi[@]}" "$rso" pipeline "$config" --run-dir "$base" --set run.seed="$seed" "${common[@]}"
+  if [ -n "${SWEEP_BASE:-}" ]; then
+    base=$SWEEP_BASE
+    [ -s "$base/report.json" ] || { echo "SWEEP_BASE=$base is not a finished pipeline run" >&2; exit 2; }
+  else
+    base="$out/seed-$seed/base"
+    "${mpi[@]}" "$rso" pipeline "$config" --run-dir "$base" --set run.seed="$seed" "${common[@]}"
+  fi
   configurations | while IFS='|' read -r name flags; do
     dir="$out/seed-$seed/$(echo "$name" | tr ' /=' '__-')"
     # shellcheck disable=SC2086
-    shared=(--config "$config" --run-dir "$dir" --set run.seed="$seed" "${common[@]}" $flags
+    shared=(--config "$config" --run-dir "$dir" --set run.seed="$seed" "${common[@]}" "${extra[@]}" $flags
       --set sample.policy="$base/sft/model.h5" --set sample.reward_model="$base/reward/model.h5"
       --set sample.prompts="$base/data/prompts.jsonl" --set sample.human_pairs="$base/data/pairs.jsonl"
       --set train.policy="$base/sft/model.h5" --set eval.reference="$base/sft/model.h5"
@@ -76,5 +90,21 @@ def cell(v):
     sd = math.sqrt(sum((x - mean) ** 2 for x in v) / (len(v) - 1))
     return f"{mean:.3f} ± {1.96 * sd / math.sqrt(len(v)):.3f}"
 print(f"| {name} | {cell(rows['proxy_win_rate'])} | {cell(rows['gold_win_rate'])} | {cell(rows['kl_per_token'])} | {len(rows['gold_win_rate'])} |")
+# The configuration's mean over seeds, as a report `rso plot` reads.
+if rows["gold_win_rate"]:
+    import os
+    def summary(v):
+        mean = sum(v) / len(v)
+        sd = math.sqrt(sum((x - mean) ** 2 for x in v) / (len(v) - 1)) if len(v) > 1 else 0.0
+        return {"mean": mean, "ci95": 1.96 * sd / math.sqrt(len(v))}
+    os.makedirs(f"{out}/means/{key}", exist_ok=True)
+    json.dump({"metrics": {k: summary(v) for k, v in rows.items()}, "seeds": len(rows["gold_win_rate"])},
+              open(f"{out}/means/{key}/report.json", "w"), indent=2)
 PY
 done
+plots=()
+while IFS='|' read -r name _; do
+  key=$(echo "$name" | tr ' /=' '__-')
+  [ -s "$out/means/$key/report.json" ] && plots+=("$name=$out/means/$key/report.json")
+done < <(configurations)
+"$rso" plot --out "$out/sweep.png" "${plots[@]}"

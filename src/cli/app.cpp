@@ -175,6 +175,14 @@ int run_cli(DistContext& context, int argc, char** argv) {
   tokenizer_decode->add_option("ids", decode_ids, "token ids")->required()->type_name("ID");
   tokenizer_decode->callback([&] { status = run_tokenizer_decode(context, tokenizer_path, decode_ids); });
 
+  std::vector<std::string> plot_reports;
+  std::string plot_output;
+  auto* plot = app.add_subcommand("plot", "plot gold win rate against KL per token for eval reports (PNG)");
+  plot->add_option("reports", plot_reports, "report.json files or run directories; LABEL=PATH names a point")
+      ->required()->type_name("REPORT");
+  plot->add_option("--out", plot_output, "PNG file to write")->required()->type_name("FILE.png");
+  plot->callback([&] { status = run_plot(context, plot_reports, plot_output); });
+
   auto* inspect = app.add_subcommand("inspect", "summarise a file rso wrote (HDF5): format, groups, datasets");
   inspect->add_option("file", inspect_path, "HDF5 file")->required()->type_name("FILE");
   inspect->callback([&] { status = run_inspect(context, inspect_path); });

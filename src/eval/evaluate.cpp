@@ -1,4 +1,5 @@
 #include "rso/eval/evaluate.hpp"
+#include "rso/eval/report_plot.hpp"
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
@@ -288,6 +289,13 @@ nlohmann::ordered_json run_evaluation(DistContext& context, const Config& config
                                    {"gold_reward", "VADER compound of the response text (" + config.task.lexicon + ")"},
                                    {"prompts", prompts.size()},
                                    {"samples_per_prompt", n}};
+  // What produced the policy, as far as this config says: labels for plots.
+  report["run"] = {{"source", enum_name(config.sample.source, kPairSourceNames)},
+                   {"loss", enum_name(config.train.loss, kLossKindNames)},
+                   {"beta", config.sample.beta},
+                   {"num_candidates", config.sample.num_candidates},
+                   {"pairs", enum_name(config.sample.pairs, kPairStrategyNames)},
+                   {"seed", config.run.seed}};
   nlohmann::ordered_json metrics;
   for (int k = 0; k < kFigures; ++k) {
     std::vector<double> per_prompt;
@@ -325,6 +333,7 @@ nlohmann::ordered_json run_evaluation(DistContext& context, const Config& config
     md += "\nWin rates above 0.5 favour the trained policy. `kl_per_token` estimates KL(policy ‖ reference) per token "
           "from the policy's own samples. Every response: `samples.jsonl`.\n";
     write_file_atomic(output / "report.md", md);
+    plot_reports({{"", output / "report.json"}}, output / "win_rate_vs_kl.png");
     spdlog::info("eval: gold win rate {:.3f} ± {:.3f}, proxy win rate {:.3f} ± {:.3f}, KL/token {:.4f}; {}",
                  metrics["gold_win_rate"]["mean"].get<double>(), metrics["gold_win_rate"]["ci95"].get<double>(),
                  metrics["proxy_win_rate"]["mean"].get<double>(), metrics["proxy_win_rate"]["ci95"].get<double>(),

@@ -125,6 +125,14 @@ check "pipeline: D_hf has one pair per pair prompt" [ "$(wc -l <"$work/run/data/
 check "pipeline: the sampling stage completed" grep -q '"complete": true' "$work/run/sample/manifest.json"
 check "pipeline: eval judges every prompt twice" [ "$(wc -l <"$work/run/eval/samples.jsonl")" -eq 16 ]
 check "pipeline: the report holds the gold win rate" grep -q '"gold_win_rate"' "$work/run/report.json"
+check "pipeline: eval draws its point as a PNG" [ "$(head -c 8 "$work/run/eval/win_rate_vs_kl.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]
+check "pipeline: the report names the run's pair source and loss" grep -q '"source": "rso-sample-rank"' "$work/run/report.json"
+run "$rso" plot "$work/run" "again=$work/run/eval/report.json" --out "$work/plot.png"
+check "plot of two reports exits 0" status_is 0
+check "plot writes a PNG" [ "$(head -c 4 "$work/plot.png" | od -An -tx1 | tr -d ' \n')" = 89504e47 ]
+run "$rso" plot "$work/absent" --out "$work/plot2.png"
+check "plot of a missing report exits 4" status_is 4
+check "plot names the missing report" stderr_has "$work/absent"
 check "pipeline leaves no temporaries" [ "$(find "$work/run" -name '*.tmp*' -o -name '*.part-*' | wc -l)" -eq 0 ]
 cp "$work/run/report.json" "$work/report-first.json"
 run mpi 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/run" "${tiny[@]}"

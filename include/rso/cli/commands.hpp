@@ -74,6 +74,8 @@ bool print_config_if_asked(const DistContext& context, const ConfigOptions& opti
 int run_env(DistContext& context, const ConfigOptions& options);
 int run_inspect(DistContext& context, const std::string& path);
 int run_pipeline(DistContext& context, const ConfigOptions& options);
+// Reports: "report.json", a run directory, or "LABEL=PATH".
+int run_plot(DistContext& context, const std::vector<std::string>& reports, const std::string& output);
 int run_generate(DistContext& context, const GenerateOptions& options);
 int run_import_hf(DistContext& context, const std::string& directory, const std::string& output,
                   const std::string& tokenizer);

@@ -1,0 +1,21 @@
+// `rso plot`: gold win rate against KL per token for eval reports.
+#include <spdlog/spdlog.h>
+
+#include "rso/cli/commands.hpp"
+#include "rso/core/error.hpp"
+#include "rso/eval/report_plot.hpp"
+
+namespace rso::cli {
+
+int run_plot(DistContext& context, const std::vector<std::string>& reports, const std::string& output) {
+  context.agree([&] {
+    if (!context.is_root()) return;
+    std::vector<eval::LabelledReport> labelled;
+    for (const auto& argument : reports) labelled.push_back(eval::parse_labelled_report(argument));
+    eval::plot_reports(labelled, output);
+    spdlog::info("plot: {} reports -> {}", labelled.size(), output);
+  });
+  return exit_code::ok;
+}
+
+}  // namespace rso::cli
