@@ -107,6 +107,7 @@ void save_reward_model(RewardModel& model, const std::string& path, const Reward
   write_checkpoint(*model, model->options(), kRewardArchitecture, path, tokenizer, [&](h5::File& file) {
     h5::Group group = file.create_group("reward_head");
     group.set_attribute("kind", head.kind);
+    group.set_attribute("pooling", model->pooling());
     auto ids = [](const std::vector<std::int64_t>& values) {
       return at::tensor(at::ArrayRef<std::int64_t>(values), at::kLong);
     };
@@ -149,9 +150,11 @@ RewardModel load_reward_model(const std::string& path, RewardHead* head) {
   RewardModel model(read_model_options(path));
   model->to(stored_dtype(path));
   load_module_parameters(*model, path);
+  const h5::File file = h5::File::open(path, kModelFormat, kModelFormatVersion);
+  const h5::Group group = file.open_group("reward_head");
+  // Checkpoints from before pooling was a choice read the last token.
+  if (group.has_attribute("pooling")) model->set_pooling(group.string_attribute("pooling"));
   if (head != nullptr) {
-    const h5::File file = h5::File::open(path, kModelFormat, kModelFormatVersion);
-    const h5::Group group = file.open_group("reward_head");
     head->kind = group.string_attribute("kind");
     head->separators = {};
     auto ids = [&](const char* name) {

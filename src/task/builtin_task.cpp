@@ -4,6 +4,8 @@
 #include <ATen/core/grad_mode.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/mpi/collectives/all_reduce.hpp>
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -193,6 +195,7 @@ bool simulate_human_pairs(DistContext& context, const Config& config, const std:
   sampling.eos_id = tokenizer->eos_id();
   const std::uint64_t seed = config.run.seed ^ fnv1a64("human pairs");
   const std::string part = shard_part_path(paths.pairs, context.rank());
+  std::uint64_t kept = 0;
   context.agree([&] {
     std::ofstream out(part, std::ios::trunc);
     if (!out) RSO_THROW(IoError, "cannot write " + part);
@@ -215,7 +218,10 @@ bool simulate_human_pairs(DistContext& context, const Config& config, const std:
           text[c] = replace_invalid_utf8(tokenizer->decode(y[c]));
           g[c] = gold.compound(text[c]);
         }
-        // The simulated rater: a Bradley–Terry draw on the gold reward.
+        // The simulated rater: a Bradley–Terry draw on the gold reward; a
+        // pair with nothing to tell apart may be declined.
+        if (config.task.rater_skips_ties && g[0] == g[1]) continue;
+        ++kept;
         RandomStream rater({config.run.seed, Stage::label, i, 7});
         const bool first = rater.bernoulli(1.0 / (1.0 + std::exp(-(g[0] - g[1]) / config.task.rater_temperature)));
         const int w = first ? 0 : 1, l = 1 - w;
@@ -232,7 +238,13 @@ bool simulate_human_pairs(DistContext& context, const Config& config, const std:
     }
   });
   join_shard_parts(context, paths.pairs);
-  if (context.is_root()) spdlog::info("pairs: {} simulated human pairs in {}", prompts.size(), paths.pairs);
+  const std::uint64_t pairs = boost::mpi::all_reduce(context.world(), kept, std::plus<std::uint64_t>());
+  if (context.is_root())
+    spdlog::info("pairs: {} simulated human pairs from {} prompts ({} declined as ties) in {}", pairs, prompts.size(),
+                 prompts.size() - pairs, paths.pairs);
+  if (pairs == 0) context.agree([] { RSO_THROW(DataError, "the simulated raters declined every pair (no response has a sentiment "
+                                                            "word): no D_hf; raise task.pair_prompts or set "
+                                                            "task.rater_skips_ties=false"); });
   return true;
 }
 

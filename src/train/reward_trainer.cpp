@@ -186,15 +186,20 @@ class RewardTask : public TrainingTask {
 
 // The reward model reward.init describes: a policy's backbone under a zero
 // score head, or a reward model of the configured kind.
-model::RewardModel initial_reward_model(const std::string& path, const std::string& kind, model::RewardHead* stored) {
+model::RewardModel initial_reward_model(const std::string& path, const std::string& kind, const std::string& pooling,
+                                        model::RewardHead* stored) {
   if (model::read_model_architecture(path) == model::kRewardArchitecture) {
     model::RewardModel model = model::load_reward_model(path, stored);
     if (stored->kind != kind)
       RSO_THROW(ConfigError, "reward.init '" + path + "' is a " + stored->kind + " reward model, reward.kind is " + kind);
+    if (model->pooling() != pooling)
+      RSO_THROW(ConfigError, "reward.init '" + path + "' reads its score with pooling " + model->pooling() +
+                                 ", reward.pooling is " + pooling);
     return model;
   }
   const model::Transformer policy = model::load_model(path);
   model::RewardModel model(policy->options());
+  model->set_pooling(pooling);
   at::NoGradGuard no_grad;
   model->to(policy->model->embed_tokens->weight.scalar_type());
   const auto source = policy->model->named_parameters();
@@ -211,11 +216,15 @@ bool run_reward_training(DistContext& context, const Config& config, const Train
   const std::string pairs_path = rc.pairs.empty() ? (run / "data" / "pairs.jsonl").string() : rc.pairs;
   const std::string init_path = rc.init.empty() ? (run / "sft" / "model.h5").string() : rc.init;
   const std::string kind = enum_name(rc.kind, kRewardKindNames);
+  const std::string pooling = enum_name(rc.pooling, kRewardPoolingNames);
+  if (rc.kind == RewardKind::ranking && rc.pooling != RewardPooling::last)
+    context.agree([] { RSO_THROW(ConfigError, "reward.pooling = mean needs reward.kind = pointwise: a ranking model "
+                                              "must tell its two responses apart"); });
   context.agree([&] { global_batch_size(rc, context.size(), "reward"); });
 
   model::RewardHead stored_head;
   stored_head.kind.clear();  // stays empty when reward.init is a policy
-  model::RewardModel model = context.agree([&] { return initial_reward_model(init_path, kind, &stored_head); });
+  model::RewardModel model = context.agree([&] { return initial_reward_model(init_path, kind, pooling, &stored_head); });
   model->to(context.device(), context.compute_dtype());
   auto tokenizer_files = context.agree([&] { return model::read_model_tokenizer(init_path); });
   const std::unique_ptr<text::Tokenizer> tokenizer = tokenizer_files ? text::make_tokenizer(*tokenizer_files) : nullptr;

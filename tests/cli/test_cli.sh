@@ -112,7 +112,7 @@ tiny=(--set task.max_quotes=1500 --set task.eval_prompts=8 --set task.pair_promp
   --set model.hidden_size=32 --set model.num_layers=1 --set model.num_heads=2 --set model.num_kv_heads=2
   --set model.intermediate_size=64 --set sft.steps=8 --set sft.eval_every=0 --set reward.steps=4
   --set train.steps=3 --set sample.num_candidates=4 --set sample.num_samples=2 --set sample.max_new_tokens=8
-  --set eval.samples_per_prompt=2)
+  --set eval.samples_per_prompt=2 --set task.rater_skips_ties=false)
 run mpi 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/run" "${tiny[@]}"
 check "pipeline on 2 ranks exits 0" status_is 0
 for file in config.yaml data/task.json data/corpus.txt data/sft.jsonl data/eval_prompts.jsonl data/prompts.jsonl \
@@ -151,6 +151,10 @@ check "the resolved config keeps the run directory" stdout_has "dir: $work/run"
 run "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/nofortunes" "${tiny[@]}" \
   --set task.fortunes="$work/absent"
 check "pipeline without the fortunes exits 4" status_is 4
+# The tiny policy writes no sentiment words: raters who skip ties decline every pair.
+run mpi 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/ties" "${tiny[@]}" --set task.rater_skips_ties=true
+check "pipeline with every pair declined exits 3" status_is 3
+check "pipeline says every pair was declined" stderr_has "declined every pair"
 check "pipeline says where the fortunes come from" stderr_has "Debian's 'fortunes' package"
 
 # --- generate: sharded by line, the same tokens on any rank count -------------------

@@ -50,6 +50,33 @@ TEST(RewardModel, ScoresTheLastRealTokenWhateverThePadding) {
             1e-6);
 }
 
+// Mean pooling: the mean over real tokens of the head applied to each final
+// hidden state, computed here by hand; padding changes nothing; a saved model
+// keeps its pooling.
+TEST(RewardModel, MeanPoolingAveragesPerTokenScoresOverRealTokens) {
+  testing::TempDir dir;
+  RewardModel model = small_reward_model();
+  model->set_pooling("mean");
+  at::NoGradGuard no_grad;
+  const std::vector<std::int64_t> tokens = {3, 9, 4, 1, 7};
+  const at::Tensor ids = at::tensor(tokens, at::kLong).unsqueeze(0);
+  const at::Tensor hidden = model->model->forward(ids, at::ones_like(ids))[0];  // [T, H]
+  double expected = 0;
+  for (std::int64_t t = 0; t < 5; ++t) expected += (hidden[t] * model->score->weight[0]).sum().item<double>() / 5;
+  EXPECT_NEAR(model->forward(ids)[0].item<double>(), expected, 1e-12);
+  at::Tensor left = at::zeros({1, 8}, at::kLong), left_mask = at::zeros({1, 8}, at::kLong);
+  left[0].narrow(0, 3, 5).copy_(at::tensor(tokens, at::kLong));
+  left_mask[0].narrow(0, 3, 5).fill_(1);
+  EXPECT_NEAR(model->forward(left, left_mask)[0].item<double>(), expected, 1e-12);
+
+  const std::string path = (dir / "mean.h5").string();
+  save_reward_model(model, path, RewardHead{"pointwise", {}});
+  RewardModel loaded = load_reward_model(path);
+  EXPECT_EQ(loaded->pooling(), "mean");
+  EXPECT_NEAR(loaded->forward(ids)[0].item<double>(), expected, 1e-12);
+  testing::error_message([&] { model->set_pooling("max"); }, ErrorKind::data);
+}
+
 TEST(RewardModel, BradleyTerryIsTheLogisticOfTheRewardGap) {
   const at::Tensor a = at::tensor({1.0, 0.0, -2.0}, at::kDouble), b = at::tensor({0.0, 0.0, 1.0}, at::kDouble);
   const at::Tensor p = bradley_terry_probability(a, b);

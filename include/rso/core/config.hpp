@@ -160,6 +160,7 @@ struct TaskConfig {
   double holdout = 0.1;
   std::int64_t eval_prompts = 64, pair_prompts = 2048, sample_prompts = 256;
   double rater_temperature = 0.1;
+  bool rater_skips_ties = true;
   std::int64_t vocab_size = 2000;
 
   template <class V>
@@ -176,6 +177,9 @@ struct TaskConfig {
     v.param("sample_prompts", sample_prompts, "prompts of the sampling stage (held out, after the eval prompts)", at_least(1));
     v.param("rater_temperature", rater_temperature,
             "simulated raters prefer y1 with probability sigmoid((gold(y1) - gold(y2)) / this)", positive());
+    v.param("rater_skips_ties", rater_skips_ties,
+            "raters decline pairs whose two responses have the same gold reward (with VADER: mostly neither has a "
+            "sentiment word), as annotators may answer 'no preference'; false: a coin flip labels them");
     v.param("vocab_size", vocab_size, "SentencePiece vocabulary trained on the corpus (256 byte pieces included)", at_least(300));
     v.operational("fortunes", fortunes, "directory of fortune files (Debian package 'fortunes')");
     v.operational("lexicon", lexicon, "VADER lexicon (npm package vader-sentiment, fetched by setup.sh)");
@@ -287,8 +291,12 @@ struct SftConfig : OptimizationConfig {
 enum class RewardKind { pointwise, ranking };
 constexpr EnumNames<RewardKind, 2> kRewardKindNames{{{RewardKind::pointwise, "pointwise"}, {RewardKind::ranking, "ranking"}}};
 
+enum class RewardPooling { last, mean };
+constexpr EnumNames<RewardPooling, 2> kRewardPoolingNames{{{RewardPooling::last, "last"}, {RewardPooling::mean, "mean"}}};
+
 struct RewardConfig : OptimizationConfig {
   RewardKind kind = RewardKind::ranking;
+  RewardPooling pooling = RewardPooling::last;
   std::string first_marker = "\n[A] ", second_marker = "\n[B] ";
   std::string pairs, eval_pairs, init, output;
   double eval_fraction = 0.1;
@@ -303,6 +311,9 @@ struct RewardConfig : OptimizationConfig {
   void visit(V& v) {
     v.param("kind", kind, kRewardKindNames,
             "pointwise: Bradley-Terry r(x, y); ranking: the paper's rho(x, y1, y2), trained with random order flips");
+    v.param("pooling", pooling, kRewardPoolingNames,
+            "pointwise score read at the last token (Hugging Face's), or the mean of per-token scores (a learned "
+            "lexicon: fits sentiment-like rewards from few pairs); ranking models read the last token");
     visit_optimization(v);
     v.param("first_marker", first_marker,
             "ranking input 'x <first_marker> y1 <second_marker> y2': text, or 'ids:' and comma-separated token ids");

@@ -14,6 +14,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "rso/model/transformer.hpp"
@@ -23,15 +24,21 @@ namespace rso::model {
 class RewardModelImpl : public torch::nn::Module {
  public:
   explicit RewardModelImpl(TransformerOptions options);
-  // One score per row [B], read at each row's last real token.
+  // One score per row [B]: read at each row's last real token (pooling
+  // "last", Hugging Face's), or the mean over real tokens of per-token scores
+  // (pooling "mean": a learned lexicon summed over the text, which small
+  // models fit from few pairs; pointwise models only).
   at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask = {});
   const TransformerOptions& options() const { return options_; }
+  const std::string& pooling() const { return pooling_; }
+  void set_pooling(const std::string& pooling);
 
   Backbone model{nullptr};
   torch::nn::Linear score{nullptr};
 
  private:
   TransformerOptions options_;
+  std::string pooling_ = "last";
 };
 TORCH_MODULE(RewardModel);
 
