@@ -16,8 +16,8 @@
 #
 # Environment: SWEEP_BASE=DIR shares one pipeline run's SFT policy, D_hf and
 # reward model across seeds (the seeds then vary sampling, training and eval);
-# SWEEP_FLAGS="--set k=v ..." is added to every configuration (e.g. smaller
-# budgets).
+# SWEEP_FLAGS="--set k=v ..." is added last to every configuration (smaller
+# budgets, a subset of the prompts), so it overrides the flags above.
 set -euo pipefail
 build=${1:-build}
 out=${2:-sweep}
@@ -51,19 +51,21 @@ for seed in "${seeds[@]}"; do
     base="$out/seed-$seed/base"
     "${mpi[@]}" "$rso" pipeline "$config" --run-dir "$base" --set run.seed="$seed" "${common[@]}"
   fi
-  configurations | while IFS='|' read -r name flags; do
+  # The list comes on descriptor 3: mpirun reads standard input and would eat it.
+  while IFS='|' read -r name flags <&3; do
     dir="$out/seed-$seed/$(echo "$name" | tr ' /=' '__-')"
     # shellcheck disable=SC2086
-    shared=(--config "$config" --run-dir "$dir" --set run.seed="$seed" "${common[@]}" "${extra[@]}" $flags
+    shared=(--config "$config" --run-dir "$dir" --set run.seed="$seed" "${common[@]}" $flags
       --set sample.policy="$base/sft/model.h5" --set sample.reward_model="$base/reward/model.h5"
       --set sample.prompts="$base/data/prompts.jsonl" --set sample.human_pairs="$base/data/pairs.jsonl"
       --set train.policy="$base/sft/model.h5" --set eval.reference="$base/sft/model.h5"
-      --set eval.reward_model="$base/reward/model.h5" --set eval.prompts="$base/data/eval_prompts.jsonl")
+      --set eval.reward_model="$base/reward/model.h5" --set eval.prompts="$base/data/eval_prompts.jsonl"
+      "${extra[@]}")
     [ -s "$dir/eval/report.json" ] && continue
     "${mpi[@]}" "$rso" sample "${shared[@]}"
     "${mpi[@]}" "$rso" train "${shared[@]}" --resume auto
     "${mpi[@]}" "$rso" eval "${shared[@]}"
-  done
+  done 3< <(configurations)
 done
 
 echo "| configuration | proxy win rate | gold win rate | KL per token | seeds |"
