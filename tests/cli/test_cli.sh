@@ -151,11 +151,11 @@ check "the resolved config keeps the run directory" stdout_has "dir: $work/run"
 run "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/nofortunes" "${tiny[@]}" \
   --set task.fortunes="$work/absent"
 check "pipeline without the fortunes exits 4" status_is 4
+check "pipeline says where the fortunes come from" stderr_has "Debian's 'fortunes' package"
 # The tiny policy writes no sentiment words: raters who skip ties decline every pair.
 run mpi 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/ties" "${tiny[@]}" --set task.rater_skips_ties=true
 check "pipeline with every pair declined exits 3" status_is 3
 check "pipeline says every pair was declined" stderr_has "declined every pair"
-check "pipeline says where the fortunes come from" stderr_has "Debian's 'fortunes' package"
 
 # --- generate: sharded by line, the same tokens on any rank count -------------------
 "$make_test_model" "$work/model.h5" 5
