@@ -10,8 +10,9 @@
 //                           in the parameter's own dtype
 //   /tokenizer              optional: @kind and the tokenizer's files as uint8
 //                           datasets (see rso/text/tokenizer_files.hpp)
-//   /reward_head            reward models only: @kind ("pointwise" or "ranking")
-//                           and, for ranking, the separator ids
+//   /reward_head            reward models only: @kind ("pointwise" or "ranking"),
+//                           @pooling ("last" or "mean"; "last" when absent) and,
+//                           for ranking, the separator ids
 // Files are written to a temporary and renamed into place, so a checkpoint
 // on disk is always whole. Readable with h5py or h5dump; `rso inspect` shows it.
 #pragma once
