@@ -5,9 +5,12 @@
 #include "rso/cli/commands.hpp"
 #include "rso/core/error.hpp"
 #include "rso/core/log.hpp"
+#include "rso/core/stop_request.hpp"
 #include "rso/dist/guarded_run.hpp"
 
 int main(int argc, char** argv) {
+  // Before MPI starts: a scheduler's signal may come at any moment.
+  if (argc > 1 && rso::command_stops_on_request(argv[1])) rso::install_stop_handlers();
   std::unique_ptr<rso::DistContext> context;
   try {
     context = std::make_unique<rso::DistContext>(argc, argv);

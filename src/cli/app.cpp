@@ -177,11 +177,33 @@ int run_cli(DistContext& context, int argc, char** argv) {
 
   std::vector<std::string> plot_reports;
   std::string plot_output;
-  auto* plot = app.add_subcommand("plot", "plot gold win rate against KL per token for eval reports (PNG)");
+  eval::CsvPlotSpec csv_plot;
+  std::optional<double> reference_y;
+  auto* plot = app.add_subcommand(
+      "plot", "plot gold win rate against KL per token for eval reports, or two columns of a CSV file (PNG)");
   plot->add_option("reports", plot_reports, "report.json files or run directories; LABEL=PATH names a point")
-      ->required()->type_name("REPORT");
+      ->type_name("REPORT");
   plot->add_option("--out", plot_output, "PNG file to write")->required()->type_name("FILE.png");
-  plot->callback([&] { status = run_plot(context, plot_reports, plot_output); });
+  auto* csv_option = plot->add_option("--csv", csv_plot.csv, "plot a CSV file instead (header line, then values)")
+                         ->type_name("FILE.csv")->excludes("reports");
+  plot->add_option("--x", csv_plot.x_column, "CSV column on the x axis")->needs(csv_option)->type_name("COLUMN");
+  plot->add_option("--y", csv_plot.y_column, "CSV column on the y axis")->needs(csv_option)->type_name("COLUMN");
+  plot->add_option("--series", csv_plot.series_columns, "CSV columns whose values name a series (comma-separated)")
+      ->delimiter(',')->needs(csv_option)->type_name("COLUMN,...");
+  plot->add_option("--title", csv_plot.title, "the plot's title (CSV)")->needs(csv_option);
+  plot->add_option("--reference-y", reference_y, "a dashed horizontal line at this y (CSV)")->needs(csv_option);
+  plot->callback([&] {
+    if (!csv_plot.csv.empty()) {
+      if (csv_plot.x_column.empty() || csv_plot.y_column.empty())
+        throw CLI::ValidationError("--csv", "needs --x and --y");
+      csv_plot.reference_y = reference_y;
+      status = run_plot_csv(context, csv_plot, plot_output);
+    } else if (plot_reports.empty()) {
+      throw CLI::ValidationError("plot", "give eval reports, or --csv FILE with --x and --y");
+    } else {
+      status = run_plot(context, plot_reports, plot_output);
+    }
+  });
 
   auto* inspect = app.add_subcommand("inspect", "summarise a file rso wrote (HDF5): format, groups, datasets");
   inspect->add_option("file", inspect_path, "HDF5 file")->required()->type_name("FILE");

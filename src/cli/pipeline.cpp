@@ -2,6 +2,7 @@
 // directory, in order, each skipped when its output is already there, so a
 // second invocation after completion does no work and an interrupted one
 // continues (training stages resume from their checkpoints).
+#include <boost/mpi/collectives.hpp>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -11,6 +12,7 @@
 
 #include "rso/cli/commands.hpp"
 #include "rso/core/error.hpp"
+#include "rso/core/stop_request.hpp"
 #include "rso/eval/evaluate.hpp"
 #include "rso/io/atomic_file.hpp"
 #include "rso/io/json_file.hpp"
@@ -36,6 +38,12 @@ struct PipelineStage {
 };
 
 StageResult from_work(bool did_work) { return did_work ? StageResult::ran : StageResult::skipped; }
+
+// Whether any rank got SIGUSR1/SIGTERM: stages that cannot stop half-way
+// (data, tokenizer, pairs, eval) are finished first, then the pipeline stops.
+bool any_rank_asked_to_stop(const DistContext& context) {
+  return boost::mpi::all_reduce(context.world(), stop_requested() ? 1 : 0, boost::mpi::maximum<int>()) > 0;
+}
 
 // A training stage: skipped when its model exists; otherwise it resumes
 // from its newest checkpoint, if any.
@@ -105,6 +113,12 @@ int run_pipeline(DistContext& context, const ConfigOptions& options) {
        }},
   };
   for (const PipelineStage& stage : stages) {
+    if (any_rank_asked_to_stop(context)) {
+      if (context.is_root())
+        spdlog::info("pipeline: stopped on request before stage {}; run the same command again to continue",
+                     stage.name);
+      return exit_code::requeue;
+    }
     const auto started = std::chrono::steady_clock::now();
     if (context.is_root()) spdlog::info("pipeline: stage {}: {}", stage.name, stage.what);
     const StageResult result = stage.run();

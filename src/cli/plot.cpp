@@ -1,8 +1,10 @@
-// `rso plot`: gold win rate against KL per token for eval reports.
+// `rso plot`: gold win rate against KL per token for eval reports, or two
+// columns of a CSV file.
 #include <spdlog/spdlog.h>
 
 #include "rso/cli/commands.hpp"
 #include "rso/core/error.hpp"
+#include "rso/eval/csv_plot.hpp"
 #include "rso/eval/report_plot.hpp"
 
 namespace rso::cli {
@@ -14,6 +16,15 @@ int run_plot(DistContext& context, const std::vector<std::string>& reports, cons
     for (const auto& argument : reports) labelled.push_back(eval::parse_labelled_report(argument));
     eval::plot_reports(labelled, output);
     spdlog::info("plot: {} reports -> {}", labelled.size(), output);
+  });
+  return exit_code::ok;
+}
+
+int run_plot_csv(DistContext& context, const eval::CsvPlotSpec& spec, const std::string& output) {
+  context.agree([&] {
+    if (!context.is_root()) return;
+    eval::plot_csv(spec, output);
+    spdlog::info("plot: {} ({} vs {}) -> {}", spec.csv.string(), spec.y_column, spec.x_column, output);
   });
   return exit_code::ok;
 }

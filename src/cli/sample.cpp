@@ -11,7 +11,7 @@ int run_sample(DistContext& context, const ConfigOptions& options, std::int64_t 
   record_config(context, config);
   sampling::SampleStageLimits limits;
   limits.max_blocks = max_blocks;
-  // Stopped by a limit with blocks left: exit 75 asks the scheduler to requeue.
+  // Stopped by a limit or a signal with blocks left: exit 75 asks the scheduler to requeue.
   return sampling::run_sample_stage(context, config, limits) ? exit_code::ok : exit_code::requeue;
 }
 

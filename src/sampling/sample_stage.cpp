@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "rso/core/error.hpp"
+#include "rso/core/stop_request.hpp"
+#include "rso/dist/phase_times.hpp"
 #include "rso/io/atomic_file.hpp"
 #include "rso/io/json_file.hpp"
 #include "rso/io/jsonl.hpp"
@@ -395,33 +397,48 @@ bool run_sample_stage(DistContext& context, const Config& config, const SampleSt
   std::int64_t done_now = 0;
   auto last_report = std::chrono::steady_clock::now();
   const auto size = static_cast<std::size_t>(context.size());
+  // Where the time goes (stats.json "this_run"."seconds_by_phase"): generating and
+  // scoring, writing blocks, waiting for the slowest rank and exchanging the
+  // round's statistics, and rank 0's manifest writes.
+  enum Phase : std::size_t { generate, write, exchange, manifest_write };
+  PhaseTimes phases({"generate_and_score", "write_blocks", "wait_and_exchange", "manifest"});
   for (std::size_t round = 0; round * size < todo.size(); ++round) {
     if (limits.max_blocks >= 0 && done_now >= limits.max_blocks) break;
     const std::size_t slot = round * size + static_cast<std::size_t>(context.rank());
     Tally tally;
     double round_max = -INFINITY;
     std::int64_t my_block = -1, my_pairs = 0;
+    const double busy_before = phases.seconds(generate) + phases.seconds(write);
+    const auto round_started = std::chrono::steady_clock::now();
     context.agree([&] {
       if (slot >= todo.size()) return;
       my_block = todo[slot];
       const std::int64_t first = my_block * block_size;
-      const SampleShard shard = sampler.run(records, first, std::min(block_size, total - first), tally, round_max);
-      write_sample_shard((output / block_file(my_block)).string(), shard);
+      const SampleShard shard = phases.time(
+          generate, [&] { return sampler.run(records, first, std::min(block_size, total - first), tally, round_max); });
+      phases.time(write, [&] { write_sample_shard((output / block_file(my_block)).string(), shard); });
       my_pairs = static_cast<std::int64_t>(shard.pair_prompt.size());
     });
-    // One collective per round: which blocks are now on disk, with their statistics.
-    std::vector<double> payload = {static_cast<double>(my_block), static_cast<double>(my_pairs), round_max};
+    // One collective per round: which blocks are now on disk, with their
+    // statistics, and whether a rank was asked to stop (SIGUSR1/SIGTERM).
+    constexpr std::size_t tally_offset = 4;
+    std::vector<double> payload = {static_cast<double>(my_block), static_cast<double>(my_pairs), round_max,
+                                   stop_requested() ? 1.0 : 0.0};
     payload.insert(payload.end(), tally.values.begin(), tally.values.end());
     // Same length on every rank: gathered flat, no serialisation.
     std::vector<double> flat(payload.size() * size);
     boost::mpi::all_gather(context.world(), payload.data(), static_cast<int>(payload.size()), flat.data());
+    phases.add(exchange, std::chrono::duration<double>(std::chrono::steady_clock::now() - round_started).count() -
+                             (phases.seconds(generate) + phases.seconds(write) - busy_before));
+    bool stop = false;
     for (std::size_t r = 0; r < size; ++r) {
       const std::vector<double> entry(flat.begin() + static_cast<std::ptrdiff_t>(r * payload.size()),
                                       flat.begin() + static_cast<std::ptrdiff_t>((r + 1) * payload.size()));
+      stop = stop || entry[3] > 0;
       const auto block = static_cast<std::int64_t>(entry[0]);
       if (block < 0) continue;
       ++done_now;
-      for (std::size_t i = 0; i < totals.values.size(); ++i) totals.values[i] += entry[3 + i];
+      for (std::size_t i = 0; i < totals.values.size(); ++i) totals.values[i] += entry[tally_offset + i];
       max_reward = std::max(max_reward, entry[2]);
       const std::int64_t first = block * block_size;
       manifest["blocks"][std::to_string(block)] = {
@@ -430,10 +447,12 @@ bool run_sample_stage(DistContext& context, const Config& config, const SampleSt
           {"count", std::min(block_size, total - first)},
           {"pairs", static_cast<std::int64_t>(entry[1])},
           {"max_reward", std::isfinite(entry[2]) ? nlohmann::ordered_json(entry[2]) : nlohmann::ordered_json()},
-          {"tally", std::vector<double>(entry.begin() + 3, entry.end())}};
+          {"tally", std::vector<double>(entry.begin() + tally_offset, entry.end())}};
     }
-    context.agree([&] {
-      if (context.is_root()) write_file_atomic(manifest_path, manifest.dump(1) + "\n");
+    phases.time(manifest_write, [&] {
+      context.agree([&] {
+        if (context.is_root()) write_file_atomic(manifest_path, manifest.dump(1) + "\n");
+      });
     });
     const auto now = std::chrono::steady_clock::now();
     if (context.is_root() && now - last_report > std::chrono::duration<double>(config.log.progress_seconds)) {
@@ -444,9 +463,14 @@ bool run_sample_stage(DistContext& context, const Config& config, const SampleSt
                    totals[Tally::tokens] / seconds, seconds / done * (1 - done));
       last_report = now;
     }
+    if (stop) {
+      if (context.is_root()) spdlog::info("sample: stopped on request after this round's blocks");
+      break;
+    }
   }
   const bool complete = static_cast<std::int64_t>(manifest["blocks"].size()) == num_blocks;
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const nlohmann::ordered_json seconds_by_phase = phases.summarise(context.world());
   context.agree([&] {
     if (!context.is_root()) return;
     // Totals of this invocation, and of every block recorded so far.
@@ -484,6 +508,7 @@ bool run_sample_stage(DistContext& context, const Config& config, const SampleSt
     stats["this_run"]["blocks"] = done_now;
     stats["this_run"]["ranks"] = context.size();
     stats["this_run"]["seconds"] = seconds;
+    stats["this_run"]["seconds_by_phase"] = seconds_by_phase;
     stats["this_run"]["prompts_per_second"] = totals[Tally::prompts] / seconds;
     stats["this_run"]["new_tokens_per_second"] = totals[Tally::tokens] / seconds;
     manifest["complete"] = complete;

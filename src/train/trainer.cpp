@@ -8,11 +8,12 @@
 
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <filesystem>
 #include <fstream>
 
 #include "rso/core/error.hpp"
+#include "rso/core/stop_request.hpp"
+#include "rso/dist/phase_times.hpp"
 #include "rso/dist/sharded_output.hpp"
 #include "rso/io/atomic_file.hpp"
 #include "rso/io/json_file.hpp"
@@ -83,24 +84,6 @@ class ExampleOrder {
   Stage stage_;
   std::uint64_t epoch_ = 0;
   std::vector<std::size_t> order_;
-};
-
-// SIGUSR1/SIGTERM ask for a checkpoint at the end of the current step.
-volatile std::sig_atomic_t stop_requested = 0;
-void request_stop(int) { stop_requested = 1; }
-
-// Installs the stop handlers for the loop's lifetime.
-class StopSignals {
- public:
-  StopSignals() {
-    stop_requested = 0;
-    std::signal(SIGUSR1, request_stop);
-    std::signal(SIGTERM, request_stop);
-  }
-  ~StopSignals() {
-    std::signal(SIGUSR1, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
-  }
 };
 
 // Keeps the first `lines` lines of a JSONL file (metrics of steps already
@@ -223,17 +206,23 @@ bool run_training(DistContext& context, const Config& config, const TrainerSetup
     }
   }
 
-  StopSignals signals;
   const auto started = std::chrono::steady_clock::now();
   auto last_report = started;
   double tokens_total = 0, flops_total = 0;
   // Loop sums after the task's: examples, tokens, model FLOPs, stop requests.
   const std::size_t examples_slot = slots, tokens_slot = slots + 1, flops_slot = slots + 2, stop_slot = slots + 3;
   bool stopped = false;
+  // Where the time goes (summary.json "seconds_by_phase"): forward/backward, waiting
+  // for the slowest rank, the gradient allreduce, the optimiser, the metrics
+  // reduction and checkpoints.
+  enum Phase : std::size_t { compute, wait, allreduce, optimise, reduce, checkpoint };
+  PhaseTimes phases({"compute", "wait_for_slowest", "gradient_allreduce", "optimizer", "metrics_reduce", "checkpoint"});
   for (std::int64_t step = first_step; step < oc.steps; ++step) {
     weights.zero_gradients();
     std::vector<double> local(slots + 4, 0.0);
-    context.agree([&] {
+    const double computed_before = phases.seconds(compute);
+    const auto step_started = std::chrono::steady_clock::now();
+    context.agree([&] { phases.time(compute, [&] {
       std::vector<std::size_t> step_examples;
       std::vector<std::uint64_t> step_positions;
       for (std::int64_t k = 0; k < global_batch; ++k) {
@@ -256,18 +245,24 @@ bool run_training(DistContext& context, const Config& config, const TrainerSetup
         local[tokens_slot] += work.tokens;
         local[flops_slot] += work.flops;
       }
-    });
-    sync.average();
-    const double grad_norm = clip_gradient_norm(master_tensors, oc.max_grad_norm);
+    }); });
+    // The agreement after the micro-batches waits for the slowest rank.
+    phases.add(wait, std::chrono::duration<double>(std::chrono::steady_clock::now() - step_started).count() -
+                         (phases.seconds(compute) - computed_before));
+    phases.time(allreduce, [&] { sync.average(); });
+    const double grad_norm = phases.time(optimise, [&] { return clip_gradient_norm(master_tensors, oc.max_grad_norm); });
     if (!std::isfinite(grad_norm))
       RSO_THROW(NumericError, name + ": the gradient norm at step " + std::to_string(step + 1) + " is not finite");
     const double lr = learning_rate_at(oc, step);
-    optimizer->step(lr);
-    weights.publish();
-    local[stop_slot] = stop_requested ? 1.0 : 0.0;
+    phases.time(optimise, [&] {
+      optimizer->step(lr);
+      weights.publish();
+    });
+    // SIGUSR1/SIGTERM ask for a checkpoint at the end of the current step.
+    local[stop_slot] = stop_requested() ? 1.0 : 0.0;
     if (control.stop_after_step >= 0 && step + 1 >= control.stop_after_step) local[stop_slot] = 1.0;
 
-    const std::vector<double> sums = sum_over_ranks(context, local);
+    const std::vector<double> sums = phases.time(reduce, [&] { return sum_over_ranks(context, local); });
     tokens_total += sums[tokens_slot];
     flops_total += sums[flops_slot];
     const bool last = step + 1 == oc.steps;
@@ -302,19 +297,31 @@ bool run_training(DistContext& context, const Config& config, const TrainerSetup
     // request travels with the metrics: one reduction per step).
     const bool stop = sums[stop_slot] > 0 && !last;
     if ((oc.checkpoint_every > 0 && (step + 1) % oc.checkpoint_every == 0 && !last) || stop) {
-      context.agree([&] {
+      phases.time(checkpoint, [&] { context.agree([&] {
         if (!context.is_root()) return;
         const std::string written =
             write_train_checkpoint(checkpoints.string(), step + 1, weights.masters(), *optimizer, hash);
         spdlog::info("{}: checkpoint {}", name, written);
-      });
+      }); });
     }
     if (stop) {
+      // How many ranks saw the request: a scheduler's signal should reach all.
+      if (context.is_root())
+        spdlog::info("{}: stop requested on {} of {} ranks at step {}", name, static_cast<int>(sums[stop_slot]), world,
+                     step + 1);
       stopped = true;
       break;
     }
+    // Every rank takes part in the summary of the phase times.
+    const nlohmann::ordered_json seconds_by_phase = last ? phases.summarise(context.world()) : nlohmann::ordered_json();
     if (last && context.is_root()) {
+      std::string breakdown;
+      for (const auto& [phase, spread] : seconds_by_phase.items())
+        breakdown += fmt::format("{}{} {:.2f}", breakdown.empty() ? "" : ", ", phase, spread["max"].get<double>());
+      spdlog::info("{}: seconds per phase (slowest rank): {}", name, breakdown);
       nlohmann::ordered_json summary = line;
+      summary["seconds"] = seconds;  // the training loop's, this invocation
+      summary["seconds_by_phase"] = seconds_by_phase;
       summary["examples"] = task.train_size();
       summary["held_out"] = task.eval_size();
       summary["global_batch"] = global_batch;

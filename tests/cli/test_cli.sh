@@ -14,30 +14,7 @@ source_dir=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-passed=0
-failed=0
-check() {  # check NAME CONDITION-COMMAND...
-  local name=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    echo "FAIL: $name"
-    echo "  exit=$status"
-    echo "  stdout: $(head -c 2000 "$work/out")"
-    echo "  stderr: $(head -c 2000 "$work/err")"
-  fi
-}
-run() {  # run CMD...: exit status in $status, output in $work/out and $work/err
-  "$@" >"$work/out" 2>"$work/err"
-  status=$?
-}
-status_is() { [ "$status" -eq "$1" ]; }
-stderr_has() { grep -qF -- "$1" "$work/err"; }
-stdout_has() { grep -qF -- "$1" "$work/out"; }
-stderr_count() { grep -cF -- "$1" "$work/err"; }
-differs() { ! cmp -s "$1" "$2"; }
+source "$source_dir/tests/checks.sh"
 mpi() { "$mpiexec" -n "$1" "${mpi_flags[@]}" "${@:2}"; }
 
 # --- help and usage -----------------------------------------------------------
@@ -107,12 +84,8 @@ check "one-rank failure fails the job" [ "$status" -ne 0 ]
 check "one-rank failure names the rank" stderr_has "[rank 1] rso: data error: shard 1 of prompts.jsonl is corrupt"
 
 # --- pipeline: every stage of the built-in task, tiny settings, 2 ranks ------------------
-tiny=(--set task.max_quotes=1500 --set task.eval_prompts=8 --set task.pair_prompts=48 --set task.sample_prompts=8
-  --set task.vocab_size=400 --set task.lexicon="$source_dir/data/npm/vader-sentiment-1.1.3/vader_lexicon.txt"
-  --set model.hidden_size=32 --set model.num_layers=1 --set model.num_heads=2 --set model.num_kv_heads=2
-  --set model.intermediate_size=64 --set sft.steps=8 --set sft.eval_every=0 --set reward.steps=4
-  --set train.steps=3 --set sample.num_candidates=4 --set sample.num_samples=2 --set sample.max_new_tokens=8
-  --set eval.samples_per_prompt=2 --set task.rater_skips_ties=false)
+source "$source_dir/tests/tiny_pipeline.sh"
+tiny=("${tiny_pipeline_flags[@]}")
 run mpi 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/run" "${tiny[@]}"
 check "pipeline on 2 ranks exits 0" status_is 0
 for file in config.yaml data/task.json data/corpus.txt data/sft.jsonl data/eval_prompts.jsonl data/prompts.jsonl \
@@ -133,6 +106,18 @@ check "plot writes a PNG" [ "$(head -c 4 "$work/plot.png" | od -An -tx1 | tr -d 
 run "$rso" plot "$work/absent" --out "$work/plot2.png"
 check "plot of a missing report exits 4" status_is 4
 check "plot names the missing report" stderr_has "$work/absent"
+printf 'stage,ranks,efficiency\ntrain,1,1.0\ntrain,2,0.9\nsample,2,0.8\n' >"$work/eff.csv"
+run "$rso" plot --csv "$work/eff.csv" --x ranks --y efficiency --series stage --reference-y 1 --out "$work/eff.png"
+check "plot of CSV columns exits 0" status_is 0
+check "plot of CSV columns writes a PNG" [ "$(head -c 4 "$work/eff.png" | od -An -tx1 | tr -d ' \n')" = 89504e47 ]
+run "$rso" plot --csv "$work/eff.csv" --x ranks --y speedup --out "$work/eff2.png"
+check "plot of a missing CSV column exits 3" status_is 3
+check "plot names the missing CSV column" stderr_has "has no column 'speedup'"
+printf 'ranks,efficiency\n1,fast\n' >"$work/bad.csv"
+run "$rso" plot --csv "$work/bad.csv" --x ranks --y efficiency --out "$work/eff2.png"
+check "plot of a non-number names file:line" stderr_has "bad.csv:2: 'fast' is not a number"
+run "$rso" plot --csv "$work/eff.csv" --out "$work/eff2.png"
+check "plot --csv without --x and --y exits 2" status_is 2
 check "pipeline leaves no temporaries" [ "$(find "$work/run" -name '*.tmp*' -o -name '*.part-*' | wc -l)" -eq 0 ]
 cp "$work/run/report.json" "$work/report-first.json"
 run mpi 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/run" "${tiny[@]}"
@@ -373,6 +358,41 @@ wait "$launcher"
 status=$?
 check "train on SIGUSR1 checkpoints and exits 75" status_is 75
 check "train on SIGUSR1 leaves a committed checkpoint" [ -s "$work/signalled/train/checkpoints/latest" ]
+check "train on SIGUSR1 says every rank saw it" stderr_has "stop requested on 2 of 2 ranks"
+
+# The sampling stage stops after the round in which a rank got the signal.
+for _ in $(seq 200); do cat "$work/prompts.jsonl"; done >"$work/many-prompts.jsonl"
+"$mpiexec" -n 2 "${mpi_flags[@]}" "$rso" sample --run-dir "$work/sample-signalled" "${sample_flags[@]}" \
+  --set sample.reward_model="$work/ranker.h5" --set sample.prompts="$work/many-prompts.jsonl" >"$work/out" 2>"$work/err" &
+launcher=$!
+for _ in $(seq 1 300); do
+  [ "$(ls "$work/sample-signalled/sample/" 2>/dev/null | grep -c '^block-.*h5$')" -ge 4 ] && break
+  sleep 0.1
+done
+kill -USR1 "$launcher"
+wait "$launcher"
+status=$?
+check "sample on SIGUSR1 exits 75" status_is 75
+check "sample on SIGUSR1 says so" stderr_has "sample: stopped on request"
+check "sample on SIGUSR1 leaves blocks to do" grep -q '"complete": false' "$work/sample-signalled/sample/manifest.json"
+
+# The pipeline finishes the stage it is in (data here), then stops.
+"$mpiexec" -n 2 "${mpi_flags[@]}" "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/run-signalled" \
+  "${tiny[@]}" >"$work/out" 2>"$work/err" &
+launcher=$!
+for _ in $(seq 1 300); do
+  grep -q "pipeline: stage data" "$work/err" && break
+  sleep 0.05
+done
+kill -USR1 "$launcher"
+wait "$launcher"
+status=$?
+check "pipeline on SIGUSR1 exits 75" status_is 75
+check "pipeline on SIGUSR1 stops between stages or after a checkpoint" grep -qE "stopped (on request before|in) stage" "$work/err"
+run mpi 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/run-signalled" "${tiny[@]}"
+check "pipeline run again after SIGUSR1 completes" status_is 0
+check "pipeline run again after SIGUSR1 gives the uninterrupted report" \
+  cmp -s <(sed -n '/"metrics"/,$p' "$work/run/report.json") <(sed -n '/"metrics"/,$p' "$work/run-signalled/report.json")
 
 # kill -9 half-way through writing a checkpoint (RSO_KILL_DURING_CHECKPOINT=N: the
 # process SIGKILLs itself with the weights of step N written and the file open),
@@ -534,5 +554,4 @@ if command -v h5mkgrp >/dev/null; then
   check "inspect says who wrote it" stdout_has "not written by rso"
 fi
 
-echo "cli: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish_checks cli

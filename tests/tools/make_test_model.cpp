@@ -1,12 +1,15 @@
-// Writes a small random Llama-style model for the command-line tests:
-//   make_test_model OUT.h5 [SEED [TOKENIZER|- [policy|pointwise|ranking]]]
+// Writes a small random Llama-style model for the command-line tests and the
+// scaling study:
+//   make_test_model OUT.h5 [SEED [TOKENIZER|- [policy|pointwise|ranking [KEY=N...]]]]
 // With a tokenizer, the vocabulary is the tokenizer's and it is stored too.
 // pointwise and ranking write a reward model (ranking separators: the two
-// last ids of the vocabulary).
+// last ids of the vocabulary). KEY=N changes a size: vocab, hidden, layers,
+// heads, kv_heads, ffn, positions (defaults 50, 32, 2, 4, 2, 64, 128).
 #include <ATen/ATen.h>
 
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <string>
 
 #include "rso/model/checkpoint.hpp"
@@ -21,15 +24,27 @@ int main(int argc, char** argv) {
   std::optional<rso::text::TokenizerFiles> tokenizer;
   if (argc > 3 && std::string(argv[3]) != "-") tokenizer = rso::text::read_tokenizer_files(argv[3]);
   const std::string kind = argc > 4 ? argv[4] : "policy";
-  const std::int64_t vocab_size = tokenizer ? rso::text::make_tokenizer(*tokenizer)->vocab_size() : 50;
+  std::map<std::string, std::int64_t> sizes = {{"vocab", 50},   {"hidden", 32}, {"layers", 2},      {"heads", 4},
+                                               {"kv_heads", 2}, {"ffn", 64},    {"positions", 128}};
+  for (int i = 5; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const auto equals = arg.find('=');
+    if (equals == std::string::npos || !sizes.count(arg.substr(0, equals))) {
+      std::cerr << "make_test_model: expected KEY=N with KEY one of vocab, hidden, layers, heads, kv_heads, ffn, "
+                   "positions; got '" << arg << "'\n";
+      return 2;
+    }
+    sizes[arg.substr(0, equals)] = std::strtoll(arg.c_str() + equals + 1, nullptr, 10);
+  }
+  const std::int64_t vocab_size = tokenizer ? rso::text::make_tokenizer(*tokenizer)->vocab_size() : sizes["vocab"];
   const auto options = rso::model::TransformerOptions()
                            .vocab_size(vocab_size)
-                           .hidden_size(32)
-                           .num_layers(2)
-                           .num_heads(4)
-                           .num_kv_heads(2)
-                           .intermediate_size(64)
-                           .max_positions(128)
+                           .hidden_size(sizes["hidden"])
+                           .num_layers(sizes["layers"])
+                           .num_heads(sizes["heads"])
+                           .num_kv_heads(sizes["kv_heads"])
+                           .intermediate_size(sizes["ffn"])
+                           .max_positions(sizes["positions"])
                            .init_std(0.1);
   const auto* stored = tokenizer ? &*tokenizer : nullptr;
   if (kind == "policy") {

@@ -11,6 +11,7 @@
 
 #include "rso/core/config.hpp"
 #include "rso/dist/dist_context.hpp"
+#include "rso/eval/csv_plot.hpp"
 #include "rso/text/tokenizer_files.hpp"
 
 namespace rso::cli {
@@ -76,6 +77,7 @@ int run_inspect(DistContext& context, const std::string& path);
 int run_pipeline(DistContext& context, const ConfigOptions& options);
 // Reports: "report.json", a run directory, or "LABEL=PATH".
 int run_plot(DistContext& context, const std::vector<std::string>& reports, const std::string& output);
+int run_plot_csv(DistContext& context, const eval::CsvPlotSpec& spec, const std::string& output);
 int run_generate(DistContext& context, const GenerateOptions& options);
 int run_import_hf(DistContext& context, const std::string& directory, const std::string& output,
                   const std::string& tokenizer);

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# rso under a real Slurm: brings up a one-node cluster on this host
+# (local_cluster.sh), then
+#   - runs the job scripts outside Slurm (they must refuse, clearly);
+#   - submits rso-env and the tiny pipeline with `sbatch --wait` on 2 tasks;
+#   - submits rso-train-requeue.sbatch, signals it mid-training as Slurm does
+#     before a time limit (SIGUSR1 to the batch shell), and checks that the
+#     job checkpointed, was requeued, resumed, and ended with the weights of
+#     an uninterrupted run, bit for bit.
+# Every daemon it started is stopped by PID on exit. Exits 77 (skipped) when
+# Slurm is not installed or cannot run here.
+#
+#   test_slurm.sh RSO_BINARY MAKE_TEST_MODEL
+set -u
+rso=$(realpath "$1")
+make_test_model=$(realpath "$2")
+source_dir=$(cd "$(dirname "$0")/../.." && pwd)
+cluster_script=$source_dir/tests/slurm/local_cluster.sh
+work=$(mktemp -d /tmp/rso-slurm.XXXXXX)
+chmod 0755 "$work"  # munged runs as user munge and keeps its socket inside
+cluster=$work/cluster
+cleanup() {
+  bash "$cluster_script" stop "$cluster"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+source "$source_dir/tests/checks.sh"
+source "$source_dir/tests/tiny_pipeline.sh"
+
+# --- outside Slurm: every job script refuses with a clear message -------------------
+for script in rso-env.sbatch rso-pipeline.sbatch rso-train-requeue.sbatch; do
+  run env -u SLURM_JOB_ID bash "$source_dir/jobs/$script"
+  check "$script outside Slurm exits 2" status_is 2
+  check "$script outside Slurm says to use sbatch" stderr_has "run me with sbatch"
+done
+run env SLURM_CONF="$work/absent.conf" bash "$source_dir/jobs/scaling-sweep.sh" --ranks 1,2 --out "$work/sweep"
+check "scaling-sweep.sh without a reachable cluster exits 2" status_is 2
+check "scaling-sweep.sh says the cluster is not reachable" stderr_has "no Slurm controller answers"
+
+# --- the cluster ------------------------------------------------------------------
+started=$SECONDS
+cluster_env=$(bash "$cluster_script" start "$cluster")
+cluster_status=$?
+if [ "$cluster_status" -eq 77 ]; then
+  echo "slurm: SKIPPED: no usable Slurm here (see the reason above); install slurm-wlm to run this test"
+  exit 77
+fi
+if [ "$cluster_status" -ne 0 ]; then
+  echo "slurm: FAIL: the one-node cluster did not start"
+  tail -20 "$cluster"/*.log "$cluster"/munge/*.log 2>/dev/null
+  exit 1
+fi
+eval "$cluster_env"
+export PATH="$PATH:/usr/sbin"
+echo "slurm: one-node cluster up in $((SECONDS - started)) s ($SLURM_CONF)"
+export RSO_BINARY=$rso
+cd "$source_dir" || exit 1
+
+job_state() { scontrol show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2; }
+job_field() { scontrol show job "$1" 2>/dev/null | grep -o "$2=[^ ]*" | head -1 | cut -d= -f2; }
+# wait_until SECONDS COMMAND...: polls COMMAND every 0.2 s; fails after SECONDS.
+wait_until() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.2
+  done
+}
+
+# --- rso env and the tiny pipeline on 2 tasks --------------------------------------
+run sbatch --wait -n 2 --output="$work/env.out" jobs/rso-env.sbatch "$rso"
+check "rso-env job exits 0" status_is 0
+check "rso-env sees 2 ranks over PMIx" [ "$(grep -cE '^[01] +[^ ]+ +[01] +cpu' "$work/env.out")" -eq 2 ]
+
+run sbatch --wait -n 2 --time=10 --output="$work/pipeline.out" jobs/rso-pipeline.sbatch input/demo.yaml \
+  "$work/pipeline" "${tiny_pipeline_flags[@]}"
+check "pipeline job exits 0" status_is 0
+check "pipeline job ran on 2 ranks" grep -q "2 ranks on 1 nodes" "$work/pipeline.out"
+check "pipeline job ran every stage" grep -q "every stage done" "$work/pipeline.out"
+check "pipeline job wrote the report" grep -q '"gold_win_rate"' "$work/pipeline/report.json"
+
+# --- requeue on a signal: checkpoint, requeue, resume, same weights ---------------
+"$make_test_model" "$work/policy.h5" 5 >/dev/null
+awk 'BEGIN { srand(11)
+  for (i = 0; i < 64; i++) {
+    for (part = 0; part < 3; part++) {
+      n = part == 0 ? 3 + int(rand() * 6) : 2 + int(rand() * 8); ids[part] = ""
+      for (j = 0; j < n; j++) ids[part] = ids[part] (j ? ", " : "") (1 + int(rand() * 48))
+    }
+    printf "{\"prompt_ids\": [%s], \"chosen_ids\": [%s], \"rejected_ids\": [%s]}\n", ids[0], ids[1], ids[2]
+  } }' >"$work/pairs.jsonl"
+# Long enough (2000 steps, some seconds) to be signalled half-way; no
+# periodic checkpoints, so the resume can only start from the signal's.
+cat >"$work/train.yaml" <<YAML
+train:
+  policy: $work/policy.h5
+  pairs: $work/pairs.jsonl
+  steps: 2000
+  micro_batch: 2
+  learning_rate: 1.0e-3
+  checkpoint_every: 0
+dist:
+  threads: 1
+YAML
+run sbatch --wait -n 2 --output="$work/uninterrupted.out" jobs/rso-train-requeue.sbatch "$work/train.yaml" \
+  "$work/uninterrupted"
+check "uninterrupted training job exits 0" status_is 0
+
+job=$(sbatch --parsable -n 2 --output="$work/requeued.out" jobs/rso-train-requeue.sbatch "$work/train.yaml" \
+  "$work/requeued")
+metrics=$work/requeued/train/metrics.jsonl
+mid_training() { [ "$(cat "$metrics" 2>/dev/null | wc -l)" -ge 100 ]; }
+check "job $job reaches step 100" wait_until 120 mid_training
+# What `#SBATCH --signal=B:USR1@...` does before the time limit: USR1 to the batch shell only.
+scancel --batch --signal=USR1 "$job"
+pending() { [ "$(job_state "$job")" = PENDING ]; }
+check "signalled job is requeued (PENDING)" wait_until 60 pending
+check "signalled job stopped before the end" [ "$(wc -l <"$metrics")" -lt 2000 ]
+check "the requeued job counts one restart" [ "$(job_field "$job" Restarts)" = 1 ]
+# A requeued job waits ~120 s (BeginTime) on this Slurm; start it once the
+# first run's step daemon has gone (its PMIx socket would clash).
+no_step_left() { ! pgrep -f "slurmstepd: \[$job\." >/dev/null; }
+wait_until 30 no_step_left
+scontrol update JobId="$job" StartTime=now
+finished() { case "$(job_state "$job")" in COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL) true ;; *) false ;; esac; }
+check "requeued job finishes" wait_until 240 finished
+check "requeued job completes" [ "$(job_state "$job")" = COMPLETED ]
+check "requeued job exits 0:0" [ "$(job_field "$job" ExitCode)" = 0:0 ]
+log=$work/requeued.out
+check "the batch shell forwarded the signal" grep -q "SIGUSR1: asking every rank to checkpoint" "$log"
+check "the signal reached both ranks" grep -q "stop requested on 2 of 2 ranks" "$log"
+check "the first run exited 75 and requeued" grep -q "checkpointed; requeueing job $job" "$log"
+check "the second run knows it is a restart" grep -q "run 2 (SLURM_RESTART_COUNT=1)" "$log"
+resumed_step=$(grep -o 'resuming from .* (step [0-9]*)' "$log" | grep -o '[0-9]*)$' | tr -d ')')
+in_range() { [ "$1" -gt "$2" ] && [ "$1" -lt "$3" ]; }
+check "the second run resumed mid-training" in_range "${resumed_step:-0}" 0 2000
+check "resumed training gives the uninterrupted weights bit for bit" \
+  cmp -s "$work/uninterrupted/train/model.h5" "$work/requeued/train/model.h5"
+# Metrics without their timings (the last fields of each line).
+strip_timings() { sed 's/,"tokens_per_second".*//' "$1"; }
+check "resumed training gives the uninterrupted metrics" \
+  cmp -s <(strip_timings "$work/uninterrupted/train/metrics.jsonl") <(strip_timings "$metrics")
+# --- a scaling sweep: one job per rank count, one CSV ------------------------------
+run jobs/scaling-sweep.sh --build "$(dirname "$rso")" --ranks 1,2 --size tiny --stages train --modes strong --out "$work/sweep" --time 00:05:00
+check "scaling sweep exits 0" status_is 0
+check "scaling sweep writes one CSV with both jobs' rows" [ "$(tail -n +2 "$work/sweep/scaling.csv" | wc -l)" -eq 2 ]
+check "scaling sweep ran its 2-rank job under srun" grep -q '^train,strong,2,1,1,[0-9]*,32 pairs/step,.*,srun,' \
+  "$work/sweep/scaling.csv"
+check "scaling sweep computes efficiencies" grep -q '^train,strong,1,[0-9.]*,1.0000,' "$work/sweep/efficiency.csv"
+check "scaling sweep plots them" [ "$(head -c 4 "$work/sweep/scaling.png" | od -An -tx1 | tr -d ' \n')" = 89504e47 ]
+
+echo "slurm: resumed at step ${resumed_step:-?}; $((SECONDS - started)) s with the cluster up"
+
+if [ "$failed" -gt 0 ]; then
+  for f in "$work"/*.out; do echo "--- $f"; grep -v '^  ' "$f" | tail -15; done
+  tail -5 "$cluster/slurmctld.log" "$cluster/slurmd.log"
+fi
+finish_checks slurm
