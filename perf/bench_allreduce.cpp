@@ -1,10 +1,15 @@
-// Allreduce bandwidth of DistContext over message sizes.
+// Allreduce bandwidth of DistContext over message sizes, and the latency of
+// the small all-gather the sampling stage does once per round.
 //
 //   mpirun -np 2 build/perf/bench_allreduce [--min-bytes N] [--max-bytes N] [--iters N]
 //
 // Prints one row per size: bytes, dtype, mean time, algorithm bandwidth
-// (bytes/time) and bus bandwidth (2(p-1)/p x algbw, as nccl-tests report).
+// (bytes/time) and bus bandwidth (2(p-1)/p x algbw, as nccl-tests report);
+// then one row for an all-gather of 21 doubles per rank (the sampling
+// stage's per-round statistics), averaged over 200 calls.
 #include <ATen/ATen.h>
+
+#include <boost/mpi/collectives.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -49,6 +54,21 @@ int main(int argc, char** argv) {
                     context.device_description().c_str(), static_cast<long long>(bytes), seconds * 1e3, algbw,
                     algbw * 2.0 * (p - 1) / p);
     }
+    // The sampling stage's statistics exchange: block, pairs, max reward,
+    // stop flag and the tally (9 counters + 8 per-round counts) per rank.
+    constexpr int kStatsDoubles = 21, kStatsIterations = 200;
+    std::vector<double> mine(kStatsDoubles, 1.0), all(static_cast<std::size_t>(kStatsDoubles * p));
+    boost::mpi::all_gather(context.world(), mine.data(), kStatsDoubles, all.data());
+    context.barrier();
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < kStatsIterations; ++i) boost::mpi::all_gather(context.world(), mine.data(), kStatsDoubles, all.data());
+    context.barrier();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / kStatsIterations;
+    if (context.is_root())
+      std::printf("\n| ranks | collective | bytes per rank | mean ms |\n|---|---|---|---|\n"
+                  "| %d | MPI all_gather (sampling statistics) | %d | %.4f |\n",
+                  p, kStatsDoubles * 8, seconds * 1e3);
     return 0;
   });
 }

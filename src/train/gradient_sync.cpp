@@ -24,18 +24,34 @@ GradientSynchronizer::GradientSynchronizer(const DistContext& context, std::vect
     buckets_.back().push_back(i);
     bytes += size;
   }
+  // One flat buffer per bucket for the life of the synchroniser: a fresh one
+  // per step would be new memory for every allreduce (page faults here and
+  // in the MPI library's registration of the buffer).
+  for (const auto& bucket : buckets_) {
+    std::int64_t numel = 0;
+    for (std::size_t i : bucket) numel += parameters_[i].numel();
+    flats_.push_back(at::zeros({numel}, parameters_[bucket.front()].options().requires_grad(false)));
+  }
 }
 
 void GradientSynchronizer::average() {
   at::NoGradGuard no_grad;
-  for (const auto& bucket : buckets_) {
-    std::vector<at::Tensor> pieces;
+  if (context_.size() == 1) {
+    // One rank's gradients are their own mean; only the zeros are due.
+    for (at::Tensor& p : parameters_)
+      if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);
+    return;
+  }
+  for (std::size_t b = 0; b < buckets_.size(); ++b) {
+    const auto& bucket = buckets_[b];
+    at::Tensor& flat = flats_[b];
+    std::int64_t filled = 0;
     for (std::size_t i : bucket) {
       at::Tensor& p = parameters_[i];
       if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);
-      pieces.push_back(p.grad().reshape({-1}));
+      flat.narrow(0, filled, p.numel()).copy_(p.grad().reshape({-1}));
+      filled += p.numel();
     }
-    at::Tensor flat = at::cat(pieces);
     context_.allreduce_(flat, ReduceOp::average);
     std::int64_t offset = 0;
     for (std::size_t i : bucket) {

@@ -28,6 +28,7 @@ class GradientSynchronizer {
   const DistContext& context_;
   std::vector<at::Tensor> parameters_;
   std::vector<std::vector<std::size_t>> buckets_;  // parameter indices, grouped by dtype and size
+  std::vector<at::Tensor> flats_;                   // one reused flat buffer per bucket
 };
 
 // The global L2 norm of the gradients (after averaging: the same on every rank).
