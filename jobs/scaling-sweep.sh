@@ -12,7 +12,7 @@
 #   --nodes LIST           node counts, with --tasks-per-node ranks on each
 #   --tasks-per-node N     ranks per node with --nodes (e.g. GPUs per node)
 #   --threads N            torch threads per rank = --cpus-per-task (default 1)
-#   --stages, --modes, --size   passed to perf/scaling.sh (defaults: all, standard)
+#   --stages, --modes, --size, --device   passed to perf/scaling.sh (defaults: all, standard, auto)
 #   --out DIR              results (default perf/results/scaling-JOBNAME-DATE)
 #   --time HH:MM:SS        limit of each job (default 00:30:00)
 #   --build DIR            where rso was built (default build)
@@ -32,6 +32,7 @@ threads=1
 stages=sample,train
 modes=weak,strong
 size=standard
+device=auto
 out=
 time_limit=00:30:00
 build=$source_dir/build
@@ -45,6 +46,7 @@ while [ $# -gt 0 ]; do
     --stages) stages=$2; shift 2 ;;
     --modes) modes=$2; shift 2 ;;
     --size) size=$2; shift 2 ;;
+    --device) device=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --time) time_limit=$2; shift 2 ;;
     --build) build=$(cd "$2" && pwd) || die "no build directory $2"; shift 2 ;;
@@ -87,7 +89,7 @@ for count in "${count_list[@]}"; do
   sbatch --wait --parsable --exclusive --job-name="rso-scaling-$name" --time="$time_limit" \
     --cpus-per-task="$threads" "${shape[@]}" --output="$out/jobs/$name.log" "${sbatch_extra[@]}" \
     --wrap="perf/scaling.sh --build $build --launcher srun --ranks $ranks --threads $threads --stages $stages --modes $modes \
---size $size --out $out --csv $out/jobs/$name.csv" >"$out/jobs/$name.id" &
+--size $size --device $device --out $out --csv $out/jobs/$name.csv" >"$out/jobs/$name.id" &
   waits+=("$!:$name")
   echo "$me: submitted $name (${shape[*]}): log $out/jobs/$name.log"
 done

@@ -4,7 +4,7 @@
 # for the slowest rank, collectives, I/O).
 #
 #   perf/scaling.sh [--ranks 1,2,4,8,16] [--stages sample,train] [--modes weak,strong]
-#                   [--launcher mpirun|srun] [--threads N] [--size standard|tiny]
+#                   [--launcher mpirun|srun] [--threads N] [--size standard|tiny] [--device D]
 #                   [--build build] [--out perf/results/scaling] [--csv FILE]
 #   perf/scaling.sh --prepare-only [--size ...] [--out ...]
 #   perf/scaling.sh --report [--out DIR] [CSV...]
@@ -23,8 +23,9 @@
 #              prompt per block; weak: 4 prompts per rank; strong: 32 prompts
 #   train      DPO (sigmoid-norm), AdamW, pairs of 16-80 tokens, 10 steps;
 #              weak: 4 pairs per rank per step; strong: 32 pairs per step
-# Ranks run --threads torch threads each (default 1). With mpirun and more
-# ranks than cores the ranks are oversubscribed; the CSV records the cores.
+# Ranks run --threads torch threads each (default 1) on --device (dist.device:
+# auto, cpu or cuda; cpu measures CPU ranks on a GPU host). With mpirun and
+# more ranks than cores the ranks are oversubscribed; the CSV records the cores.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,6 +36,7 @@ modes=weak,strong
 launcher=mpirun
 threads=1
 size=standard
+device=auto
 build=$source_dir/build
 out=$source_dir/perf/results/scaling
 csv=
@@ -49,6 +51,7 @@ while [ $# -gt 0 ]; do
     --launcher) launcher=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --size) size=$2; shift 2 ;;
+    --device) device=$2; shift 2 ;;
     --build) build=$(cd "$2" && pwd); shift 2 ;;
     --out) out=$2; shift 2 ;;
     --csv) csv=$2; shift 2 ;;
@@ -145,7 +148,7 @@ measure_one() {  # measure_one STAGE MODE RANKS
   local run=$out/runs/$stage-$mode-r$ranks
   rm -rf "$run"
   mkdir -p "$run" "$out/logs"
-  local flags=(--run-dir "$run" --set dist.threads="$threads" --set log.progress_seconds=1000)
+  local flags=(--run-dir "$run" --set dist.threads="$threads" --set dist.device="$device" --set log.progress_seconds=1000)
   local work summary
   if [ "$stage" = sample ]; then
     local prompts=$([ "$mode" = weak ] && echo $((4 * ranks)) || echo 32)
@@ -211,7 +214,7 @@ case "$action" in
     command -v "$python" >/dev/null || die "needs python3 to read the stages' JSON summaries (PYTHON=...)"
     [ "$launcher" = mpirun ] || [ -n "${SLURM_JOB_ID:-}" ] || die "--launcher srun needs a Slurm allocation"
     prepare
-    echo "# $(date -u +%F) $(hostname -s), $(nproc) cores, $launcher, $threads thread(s) per rank, size $size -> $csv"
+    echo "# $(date -u +%F) $(hostname -s), $(nproc) cores, $launcher, $threads thread(s) per rank, device $device, size $size -> $csv"
     IFS=, read -r -a rank_counts <<<"$ranks_list"
     IFS=, read -r -a stage_names <<<"$stages"
     IFS=, read -r -a mode_names <<<"$modes"

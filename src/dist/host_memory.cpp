@@ -1,6 +1,7 @@
 #include "rso/dist/host_memory.hpp"
 
 #include <cstdlib>
+#include <initializer_list>
 
 #ifdef __GLIBC__
 #include <malloc.h>

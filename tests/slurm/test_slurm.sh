@@ -6,7 +6,10 @@
 #   - submits rso-train-requeue.sbatch, signals it mid-training as Slurm does
 #     before a time limit (SIGUSR1 to the batch shell), and checks that the
 #     job checkpointed, was requeued, resumed, and ended with the weights of
-#     an uninterrupted run, bit for bit.
+#     an uninterrupted run, bit for bit;
+#   - lets Slurm itself signal a job before its 1-minute limit
+#     (--signal=B:USR1@45) and checks that it was requeued;
+#   - runs a 2-job scaling sweep (jobs/scaling-sweep.sh).
 # Every daemon it started is stopped by PID on exit. Exits 77 (skipped) when
 # Slurm is not installed or cannot run here.
 #
@@ -141,6 +144,17 @@ check "resumed training gives the uninterrupted weights bit for bit" \
 strip_timings() { sed 's/,"tokens_per_second".*//' "$1"; }
 check "resumed training gives the uninterrupted metrics" \
   cmp -s <(strip_timings "$work/uninterrupted/train/metrics.jsonl") <(strip_timings "$metrics")
+# --- the real mechanism: Slurm itself signals before the time limit -----------------
+# A 1-minute limit with --signal=B:USR1@45: slurmctld sends SIGUSR1 to the batch
+# shell 15-45 s into the run (it checks limits every 30 s); the job must requeue.
+job=$(sbatch --parsable -n 2 --time=1 --signal=B:USR1@45 --output="$work/limit.out" jobs/rso-train-requeue.sbatch \
+  "$work/train.yaml" "$work/limit" --set train.steps=10000000)
+requeued() { [ "$(job_field "$job" Restarts)" = 1 ]; }
+check "a job near its time limit is signalled by Slurm and requeued" wait_until 120 requeued
+check "the time-limit signal reached both ranks" grep -q "stop requested on 2 of 2 ranks" "$work/limit.out"
+check "the time-limit signal left a checkpoint" [ -s "$work/limit/train/checkpoints/latest" ]
+scancel "$job"
+
 # --- a scaling sweep: one job per rank count, one CSV ------------------------------
 run jobs/scaling-sweep.sh --build "$(dirname "$rso")" --ranks 1,2 --size tiny --stages train --modes strong --out "$work/sweep" --time 00:05:00
 check "scaling sweep exits 0" status_is 0
