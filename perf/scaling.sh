@@ -71,6 +71,8 @@ rso=$build/rso
 make_model=$build/tests/make_test_model
 python=${PYTHON:-python3}
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
+# The cores of this node (nproc would follow OMP_NUM_THREADS).
+cores=$(getconf _NPROCESSORS_ONLN)
 
 # --- the workload: models, prompts and pairs, made once per OUT and size -----------
 workload=$out/workload-$size
@@ -109,14 +111,14 @@ launch() {  # launch RANKS CMD...
     srun --mpi=pmix -n "$ranks" --cpus-per-task="$threads" "$@"
   else
     local extra=()
-    [ "$((ranks * threads))" -le "$(nproc)" ] || extra=(--oversubscribe)
+    [ "$((ranks * threads))" -le "$cores" ] || extra=(--oversubscribe)
     mpirun -np "$ranks" "${extra[@]}" "$@"
   fi
 }
 
 # JSON fields and the row, written by Python from the stage's own summary.
 row_from_summary() {  # row_from_summary STAGE MODE RANKS WORK WALL SUMMARY.json
-  "$python" - "$@" "$launcher" "$threads" "$(nproc)" "${SLURM_JOB_NUM_NODES:-1}" "$(hostname -s)" <<'PY'
+  "$python" - "$@" "$launcher" "$threads" "$cores" "${SLURM_JOB_NUM_NODES:-1}" "$(hostname -s)" <<'PY'
 import json, sys
 stage, mode, ranks, work, wall, path, launcher, threads, cores, nodes, host = sys.argv[1:]
 s = json.load(open(path))
@@ -214,7 +216,7 @@ case "$action" in
     command -v "$python" >/dev/null || die "needs python3 to read the stages' JSON summaries (PYTHON=...)"
     [ "$launcher" = mpirun ] || [ -n "${SLURM_JOB_ID:-}" ] || die "--launcher srun needs a Slurm allocation"
     prepare
-    echo "# $(date -u +%F) $(hostname -s), $(nproc) cores, $launcher, $threads thread(s) per rank, device $device, size $size -> $csv"
+    echo "# $(date -u +%F) $(hostname -s), $cores cores, $launcher, $threads thread(s) per rank, device $device, size $size -> $csv"
     IFS=, read -r -a rank_counts <<<"$ranks_list"
     IFS=, read -r -a stage_names <<<"$stages"
     IFS=, read -r -a mode_names <<<"$modes"

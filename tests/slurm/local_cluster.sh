@@ -89,7 +89,8 @@ start_cluster() {
   local host port cpus
   host=$(hostname -s)
   port=$(free_port_pair) || fail "no free TCP port pair in 20000-30000"
-  cpus=$(nproc)
+  # Not nproc: it follows OMP_NUM_THREADS, which tests set to 1.
+  cpus=$(getconf _NPROCESSORS_ONLN)
   cat >"$dir/slurm.conf" <<CONF
 # One-node test cluster written by tests/slurm/local_cluster.sh.
 ClusterName=rsotest

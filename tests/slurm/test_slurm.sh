@@ -61,6 +61,8 @@ cd "$source_dir" || exit 1
 
 job_state() { scontrol show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2; }
 job_field() { scontrol show job "$1" 2>/dev/null | grep -o "$2=[^ ]*" | head -1 | cut -d= -f2; }
+# Every `sbatch --wait` has a deadline: a job that cannot start (a wrong node
+# description) would otherwise hold the test until ctest's limit.
 # wait_until SECONDS COMMAND...: polls COMMAND every 0.2 s; fails after SECONDS.
 wait_until() {
   local deadline=$((SECONDS + $1))
@@ -72,11 +74,11 @@ wait_until() {
 }
 
 # --- rso env and the tiny pipeline on 2 tasks --------------------------------------
-run sbatch --wait -n 2 --output="$work/env.out" jobs/rso-env.sbatch "$rso"
+run timeout 300 sbatch --wait -n 2 --output="$work/env.out" jobs/rso-env.sbatch "$rso"
 check "rso-env job exits 0" status_is 0
 check "rso-env sees 2 ranks over PMIx" [ "$(grep -cE '^[01] +[^ ]+ +[01] +cpu' "$work/env.out")" -eq 2 ]
 
-run sbatch --wait -n 2 --time=10 --output="$work/pipeline.out" jobs/rso-pipeline.sbatch input/demo.yaml \
+run timeout 300 sbatch --wait -n 2 --time=10 --output="$work/pipeline.out" jobs/rso-pipeline.sbatch input/demo.yaml \
   "$work/pipeline" "${tiny_pipeline_flags[@]}"
 check "pipeline job exits 0" status_is 0
 check "pipeline job ran on 2 ranks" grep -q "2 ranks on 1 nodes" "$work/pipeline.out"
@@ -106,7 +108,7 @@ train:
 dist:
   threads: 1
 YAML
-run sbatch --wait -n 2 --output="$work/uninterrupted.out" jobs/rso-train-requeue.sbatch "$work/train.yaml" \
+run timeout 300 sbatch --wait -n 2 --output="$work/uninterrupted.out" jobs/rso-train-requeue.sbatch "$work/train.yaml" \
   "$work/uninterrupted"
 check "uninterrupted training job exits 0" status_is 0
 
@@ -156,7 +158,7 @@ check "the time-limit signal left a checkpoint" [ -s "$work/limit/train/checkpoi
 scancel "$job"
 
 # --- a scaling sweep: one job per rank count, one CSV ------------------------------
-run jobs/scaling-sweep.sh --build "$(dirname "$rso")" --ranks 1,2 --size tiny --stages train --modes strong --out "$work/sweep" --time 00:05:00
+run timeout 300 jobs/scaling-sweep.sh --build "$(dirname "$rso")" --ranks 1,2 --size tiny --stages train --modes strong --out "$work/sweep" --time 00:05:00
 check "scaling sweep exits 0" status_is 0
 check "scaling sweep writes one CSV with both jobs' rows" [ "$(tail -n +2 "$work/sweep/scaling.csv" | wc -l)" -eq 2 ]
 check "scaling sweep ran its 2-rank job under srun" grep -q '^train,strong,2,1,1,[0-9]*,32 pairs/step,.*,srun,' \
