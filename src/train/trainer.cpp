@@ -222,30 +222,32 @@ bool run_training(DistContext& context, const Config& config, const TrainerSetup
     std::vector<double> local(slots + 4, 0.0);
     const double computed_before = phases.seconds(compute);
     const auto step_started = std::chrono::steady_clock::now();
-    context.agree([&] { phases.time(compute, [&] {
-      std::vector<std::size_t> step_examples;
-      std::vector<std::uint64_t> step_positions;
-      for (std::int64_t k = 0; k < global_batch; ++k) {
-        step_positions.push_back(static_cast<std::uint64_t>(step * global_batch + k));
-        step_examples.push_back(order.at(step_positions.back()));
-      }
-      // Each rank's share times `world`: the gradient average is the step loss's gradient.
-      const double scale = static_cast<double>(world) / task.loss_normaliser(step_examples);
-      for (std::int64_t micro = 0; micro < oc.grad_accumulation; ++micro) {
-        const std::int64_t first = (micro * world + context.rank()) * oc.micro_batch;
-        const std::vector<std::size_t> examples(step_examples.begin() + first,
-                                                step_examples.begin() + first + oc.micro_batch);
-        const std::vector<std::uint64_t> positions(step_positions.begin() + first,
-                                                   step_positions.begin() + first + oc.micro_batch);
-        MicroBatchWork work;
-        const at::Tensor loss = task.train_micro_batch(examples, positions, local, work);
-        (loss * scale).backward();
-        weights.collect_gradients();
-        local[examples_slot] += static_cast<double>(examples.size());
-        local[tokens_slot] += work.tokens;
-        local[flops_slot] += work.flops;
-      }
-    }); });
+    context.agree([&] {
+      phases.time(compute, [&] {
+        std::vector<std::size_t> step_examples;
+        std::vector<std::uint64_t> step_positions;
+        for (std::int64_t k = 0; k < global_batch; ++k) {
+          step_positions.push_back(static_cast<std::uint64_t>(step * global_batch + k));
+          step_examples.push_back(order.at(step_positions.back()));
+        }
+        // Each rank's share times `world`: the gradient average is the step loss's gradient.
+        const double scale = static_cast<double>(world) / task.loss_normaliser(step_examples);
+        for (std::int64_t micro = 0; micro < oc.grad_accumulation; ++micro) {
+          const std::int64_t first = (micro * world + context.rank()) * oc.micro_batch;
+          const std::vector<std::size_t> examples(step_examples.begin() + first,
+                                                  step_examples.begin() + first + oc.micro_batch);
+          const std::vector<std::uint64_t> positions(step_positions.begin() + first,
+                                                     step_positions.begin() + first + oc.micro_batch);
+          MicroBatchWork work;
+          const at::Tensor loss = task.train_micro_batch(examples, positions, local, work);
+          (loss * scale).backward();
+          weights.collect_gradients();
+          local[examples_slot] += static_cast<double>(examples.size());
+          local[tokens_slot] += work.tokens;
+          local[flops_slot] += work.flops;
+        }
+      });
+    });
     // The agreement after the micro-batches waits for the slowest rank.
     phases.add(wait, std::chrono::duration<double>(std::chrono::steady_clock::now() - step_started).count() -
                          (phases.seconds(compute) - computed_before));
@@ -297,15 +299,18 @@ bool run_training(DistContext& context, const Config& config, const TrainerSetup
     // request travels with the metrics: one reduction per step).
     const bool stop = sums[stop_slot] > 0 && !last;
     if ((oc.checkpoint_every > 0 && (step + 1) % oc.checkpoint_every == 0 && !last) || stop) {
-      phases.time(checkpoint, [&] { context.agree([&] {
-        if (!context.is_root()) return;
-        const std::string written =
-            write_train_checkpoint(checkpoints.string(), step + 1, weights.masters(), *optimizer, hash);
-        spdlog::info("{}: checkpoint {}", name, written);
-      }); });
+      phases.time(checkpoint, [&] {
+        context.agree([&] {
+          if (!context.is_root()) return;
+          const std::string written =
+              write_train_checkpoint(checkpoints.string(), step + 1, weights.masters(), *optimizer, hash);
+          spdlog::info("{}: checkpoint {}", name, written);
+        });
+      });
     }
     if (stop) {
-      // How many ranks saw the request: a scheduler's signal should reach all.
+      // How many ranks had seen a request by this step's reduction; the
+      // others stop with them (a forwarded signal may reach them a step later).
       if (context.is_root())
         spdlog::info("{}: stop requested on {} of {} ranks at step {}", name, static_cast<int>(sums[stop_slot]), world,
                      step + 1);
