@@ -141,7 +141,15 @@ check "the batch shell forwarded the signal" grep -q "SIGUSR1: asking every rank
 # srun passes the signal to both ranks, not necessarily before the same step's
 # reduction: "1 of 2" is also right. Both then stop at that step and exit 75.
 check "the ranks agreed to stop at one step" grep -qE "stop requested on [12] of 2 ranks" "$log"
-check "both ranks exited 75" grep -q "tasks 0-1: Exited with exit code 75" "$log"
+# srun reports ranks that exit together as "tasks 0-1: ...", others one by one.
+ranks_exited_75() {
+  local ranks
+  ranks=$(grep -aoE "tasks? [0-9,-]+: Exited with exit code 75" "$1" |
+    sed -E 's/tasks? ([0-9,-]+):.*/\1/' | tr ',' '\n' |
+    awk -F- '{ last = NF > 1 ? $2 : $1; for (r = $1; r <= last; r++) print r }' | sort -un | tr '\n' ' ')
+  [ "$ranks" = "0 1 " ]
+}
+check "both ranks exited 75" ranks_exited_75 "$log"
 check "the first run exited 75 and requeued" grep -q "checkpointed; requeueing job $job" "$log"
 check "the second run knows it is a restart" grep -q "run 2 (SLURM_RESTART_COUNT=1)" "$log"
 resumed_step=$(grep -o 'resuming from .* (step [0-9]*)' "$log" | grep -o '[0-9]*)$' | tr -d ')')
@@ -176,7 +184,11 @@ check "scaling sweep plots them" [ "$(head -c 4 "$work/sweep/scaling.png" | od -
 echo "slurm: resumed at step ${resumed_step:-?}; $((SECONDS - started)) s with the cluster up"
 
 if [ "$failed" -gt 0 ]; then
-  for f in "$work"/*.out; do echo "--- $f"; grep -av '^  ' "$f" | tail -n 15; done
+  for f in "$work"/*.out; do
+    echo "--- $f"
+    grep -a '^srun: ' "$f"
+    grep -av '^  ' "$f" | tail -n 15
+  done
   tail -n 25 "$cluster/slurmctld.log" "$cluster/slurmd.log"
 fi
 finish_checks slurm
