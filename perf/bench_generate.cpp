@@ -4,19 +4,54 @@
 //   build/perf/bench_generate [--preset demo|bench] [--prompts P] [--candidates C]
 //                             [--prompt-len L] [--new-tokens N] [--threads T]
 //                             [--device cpu|cuda] [--dtype float32|bfloat16] [--repeats R]
+//                             [--count-ops 1]
 //
 // Prints one Markdown row: new tokens per second over the whole call
 // (prefill included, the median of R timed calls after one untimed call of
 // the same size), as perf/peer_generate.py and perf/peer_gpu.py do for the
-// Python peers.
+// Python peers. With --count-ops 1 it times nothing and prints instead the
+// ATen operators one decode step dispatches (see op_count.hpp), by name.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
 #include <torch/version.h>
 
 #include "bench_common.hpp"
+#include "op_count.hpp"
 #include "rso/dist/host_memory.hpp"
 #include "rso/model/generate.hpp"
+
+namespace {
+
+// Operators of one decode step: a call of N new tokens minus a call of one
+// (prefill and the first draw), over N - 1.
+int print_ops_per_step(rso::model::Transformer& model, const std::vector<rso::model::PromptToSample>& batch,
+                       std::int64_t candidates, rso::model::SamplingOptions sampling) {
+  const std::int64_t steps = sampling.max_new_tokens;
+  if (steps < 2) {
+    std::fprintf(stderr, "--count-ops needs --new-tokens of at least 2\n");
+    return 2;
+  }
+  auto count = [&](std::int64_t new_tokens) {
+    sampling.max_new_tokens = new_tokens;
+    rso::perf::OpCount ops;
+    rso::model::generate(model, batch, candidates, sampling, 1);
+    return std::make_tuple(ops.top_level(), ops.all(), ops.by_name());
+  };
+  const auto [top_one, all_one, names_one] = count(1);
+  const auto [top_many, all_many, names_many] = count(steps);
+  const double per_step = static_cast<double>(steps - 1);
+  std::printf("| operator | calls per decode step |\n|---|---|\n");
+  for (const auto& [name, calls] : names_many) {
+    const auto before = names_one.count(name) ? names_one.at(name) : 0;
+    if (calls > before) std::printf("| %s | %.2f |\n", name.c_str(), (calls - before) / per_step);
+  }
+  std::printf("| **top-level operators** | **%.2f** |\n| all operators (nested, views included) | %.2f |\n",
+              (top_many - top_one) / per_step, (all_many - all_one) / per_step);
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   const rso::perf::Flags flags(argc, argv);
@@ -47,6 +82,7 @@ int main(int argc, char** argv) {
   sampling.temperature = 0.7;
   sampling.top_k = 40;
   sampling.max_new_tokens = new_tokens;
+  if (flags.integer("count-ops", 0) != 0) return print_ops_per_step(model, batch, candidates, sampling);
   // Untimed call of the full size: kernels loaded, allocator pools filled.
   rso::model::generate(model, device.is_cuda() ? batch : std::vector{batch.front()}, device.is_cuda() ? candidates : 1,
                        sampling, 1);

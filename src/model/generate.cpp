@@ -1,7 +1,7 @@
 #include "rso/model/generate.hpp"
 
 #include <ATen/ATen.h>
-#include <ATen/core/grad_mode.h>
+#include <c10/core/InferenceMode.h>
 
 #include "rso/core/error.hpp"
 #include "rso/core/random.hpp"
@@ -59,9 +59,12 @@ std::vector<std::vector<Sample>> generate(Transformer& model, const std::vector<
   RSO_CHECK(num_samples >= 1 && options.max_new_tokens >= 1, "at least one sample of at least one token");
   std::vector<std::vector<Sample>> result(prompts.size(), std::vector<Sample>(static_cast<std::size_t>(num_samples)));
   if (prompts.empty()) return result;
-  at::NoGradGuard no_grad;
+  // Inference mode: no autograd bookkeeping at all (version counters, view
+  // tracking), which a decode step of small kernels pays for on the host.
+  c10::InferenceMode inference;
   const bool was_training = model->is_training();
   model->eval();
+  const FusedProjections fused(*model);
 
   // Left-pad the prompts into one batch.
   const auto device = model->model->embed_tokens->weight.device();

@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
+#include <c10/core/InferenceMode.h>
 #include <c10/util/BFloat16.h>
 #include <c10/util/Half.h>
 #include <torch/version.h>
@@ -35,9 +36,11 @@ torch::nn::Linear linear(std::int64_t in, std::int64_t out) {
   return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false));
 }
 
-at::Tensor rotate_half(const at::Tensor& x) {
+// The two halves of the last dimension swapped: rotate_half without its
+// sign, which the sin table carries.
+at::Tensor swap_halves(const at::Tensor& x) {
   const auto half = x.size(-1) / 2;
-  return at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+  return at::cat({x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
 }
 
 }  // namespace
@@ -64,28 +67,41 @@ RMSNormImpl::RMSNormImpl(std::int64_t size, double eps) : eps_(eps) {
 }
 
 at::Tensor RMSNormImpl::forward(const at::Tensor& x) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  // One fused kernel on GPUs where LibTorch has it, instead of eight. It
+  // also computes in float32 (or wider) but multiplies by the weight before
+  // rounding to x's dtype, where Hugging Face rounds first: for float32 and
+  // float64 models that is the same, for bf16 one rounding apart.
+  return at::rms_norm(x, {x.size(-1)}, weight, eps_);
+#else
   const at::Tensor wide = x.to(compute_type(x.scalar_type()));
   const at::Tensor normed = wide * at::rsqrt(wide.pow(2).mean(-1, /*keepdim=*/true) + eps_);
   return weight * normed.to(x.scalar_type());
+#endif
 }
 
 // --- Rotary embeddings --------------------------------------------------------
-RotaryTables rotary_tables(const at::Tensor& positions, std::int64_t head_dim, double theta,
-                           c10::ScalarType dtype) {
-  const auto wide = compute_type(dtype);
-  const auto options = at::TensorOptions().dtype(wide).device(positions.device());
-  // inv_freq_i = theta^(-2i/d), i < d/2 (Hugging Face's default rope).
-  const at::Tensor inv_freq =
-      1.0 / at::pow(theta, at::arange(0, head_dim, 2, options.dtype(at::kLong)).to(wide) / head_dim);
-  const at::Tensor angles = positions.to(wide).unsqueeze(-1) * inv_freq;  // [B, T, d/2]
-  const at::Tensor both = at::cat({angles, angles}, -1);                  // [B, T, d]
-  return {both.cos().to(dtype), both.sin().to(dtype)};
+RotaryTables RotaryCache::lookup(const at::Tensor& positions, const at::TensorOptions& options) {
+  if (!table_.defined() || table_.device() != options.device() || table_.scalar_type() != options.dtype()) {
+    // Built outside inference mode even when first asked for there, so that
+    // training can use the same table afterwards.
+    c10::InferenceMode not_inference(false);
+    const auto wide = compute_type(c10::typeMetaToScalarType(options.dtype()));
+    const auto table_options = at::TensorOptions().dtype(wide).device(options.device());
+    // inv_freq_i = theta^(-2i/d), i < d/2 (Hugging Face's default rope).
+    const at::Tensor inv_freq =
+        1.0 / at::pow(theta_, at::arange(0, head_dim_, 2, table_options.dtype(at::kLong)).to(wide) / head_dim_);
+    const at::Tensor angles = at::arange(0, max_positions_, table_options).unsqueeze(-1) * inv_freq;  // [P, d/2]
+    const at::Tensor cos = angles.cos(), sin = angles.sin();
+    table_ = at::stack({at::cat({cos, cos}, -1), at::cat({-sin, sin}, -1)}, 1).to(options.dtype());
+  }
+  const at::Tensor rows = table_.index_select(0, positions.reshape({-1}))
+                              .view({positions.size(0), positions.size(1), 2, head_dim_});  // [B, T, 2, d]
+  return {rows.narrow(2, 0, 1), rows.narrow(2, 1, 1)};
 }
 
 at::Tensor apply_rotary(const at::Tensor& x, const RotaryTables& tables) {
-  const at::Tensor cos = tables.cos.unsqueeze(1);  // broadcast over heads
-  const at::Tensor sin = tables.sin.unsqueeze(1);
-  return x * cos + rotate_half(x) * sin;
+  return at::addcmul(x * tables.cos, swap_halves(x), tables.sin);
 }
 
 // --- Attention ------------------------------------------------------------------
@@ -100,12 +116,22 @@ AttentionImpl::AttentionImpl(const TransformerOptions& o)
 at::Tensor AttentionImpl::forward(const at::Tensor& x, const RotaryTables& rotary, const at::Tensor& allowed,
                                   KvCache* cache, std::int64_t layer) {
   const auto batch = x.size(0), length = x.size(1);
-  auto split_heads = [&](const at::Tensor& t, std::int64_t heads) {
-    return t.view({batch, length, heads, head_dim_}).transpose(1, 2);  // [B, H, T, d]
-  };
-  at::Tensor q = apply_rotary(split_heads(q_proj(x), heads_), rotary);
-  at::Tensor k = apply_rotary(split_heads(k_proj(x), kv_heads_), rotary);
-  at::Tensor v = split_heads(v_proj(x), kv_heads_);
+  at::Tensor q, k, v;  // [B, T, heads, d] until the transpose below
+  if (fused_qkv_weight.defined() && !at::GradMode::is_enabled()) {
+    // q and k are adjacent in the product: one rotation serves both.
+    const at::Tensor qkv = at::linear(x, fused_qkv_weight).view({batch, length, heads_ + 2 * kv_heads_, head_dim_});
+    const at::Tensor qk = apply_rotary(qkv.narrow(2, 0, heads_ + kv_heads_), rotary);
+    q = qk.narrow(2, 0, heads_);
+    k = qk.narrow(2, heads_, kv_heads_);
+    v = qkv.narrow(2, heads_ + kv_heads_, kv_heads_);
+  } else {
+    q = apply_rotary(q_proj(x).view({batch, length, heads_, head_dim_}), rotary);
+    k = apply_rotary(k_proj(x).view({batch, length, kv_heads_, head_dim_}), rotary);
+    v = v_proj(x).view({batch, length, kv_heads_, head_dim_});
+  }
+  q = q.transpose(1, 2);  // [B, H, T, d]
+  k = k.transpose(1, 2);
+  v = v.transpose(1, 2);
   if (cache) {
     const std::int64_t start = cache->length;
     cache->keys[layer].narrow(2, start, length).copy_(k);
@@ -142,7 +168,14 @@ MlpImpl::MlpImpl(const TransformerOptions& o) {
   down_proj = register_module("down_proj", linear(o.intermediate_size(), o.hidden_size()));
 }
 
-at::Tensor MlpImpl::forward(const at::Tensor& x) { return down_proj(at::silu(gate_proj(x)) * up_proj(x)); }
+at::Tensor MlpImpl::forward(const at::Tensor& x) {
+  if (fused_gate_up_weight.defined() && !at::GradMode::is_enabled()) {
+    const at::Tensor gate_up = at::linear(x, fused_gate_up_weight);
+    const auto width = gate_up.size(-1) / 2;
+    return down_proj(at::silu(gate_up.narrow(-1, 0, width)) * gate_up.narrow(-1, width, width));
+  }
+  return down_proj(at::silu(gate_proj(x)) * up_proj(x));
+}
 
 // --- Decoder layer ----------------------------------------------------------------
 DecoderLayerImpl::DecoderLayerImpl(const TransformerOptions& o) {
@@ -166,6 +199,13 @@ at::Tensor positions_from_mask(const at::Tensor& attention_mask) {
 
 at::Tensor attention_allowed(const at::Tensor& attention_mask, std::int64_t offset) {
   const auto keys = attention_mask.size(1);
+  if (offset == keys - 1) {
+    // One query, the last position (a decode step): it may see every real
+    // key, and itself. Two operations instead of eight.
+    at::Tensor allowed = attention_mask.to(at::kBool, /*non_blocking=*/false, /*copy=*/true);
+    allowed.select(1, keys - 1).fill_(true);
+    return allowed.unsqueeze(1).unsqueeze(1);  // [B, 1, 1, S]
+  }
   const auto options = at::TensorOptions().dtype(at::kLong).device(attention_mask.device());
   const at::Tensor query_column = at::arange(offset, keys, options).unsqueeze(1);  // [Q, 1]
   const at::Tensor key_column = at::arange(0, keys, options).unsqueeze(0);         // [1, S]
@@ -175,7 +215,8 @@ at::Tensor attention_allowed(const at::Tensor& attention_mask, std::int64_t offs
   return (causal & real_keys) | self;  // [B, 1, Q, S]
 }
 
-BackboneImpl::BackboneImpl(const TransformerOptions& o) : options_(o) {
+BackboneImpl::BackboneImpl(const TransformerOptions& o)
+    : options_(o), rotary_(o.max_positions(), o.head_dim(), o.rope_theta()) {
   embed_tokens = register_module("embed_tokens", torch::nn::Embedding(o.vocab_size(), o.hidden_size()));
   layers = register_module("layers", torch::nn::ModuleList());
   for (std::int64_t i = 0; i < o.num_layers(); ++i) layers->push_back(DecoderLayer(o));
@@ -197,7 +238,7 @@ at::Tensor BackboneImpl::forward(const at::Tensor& input_ids, const at::Tensor& 
                                  std::to_string(offset + fresh) + " positions");
   const at::Tensor positions = positions_from_mask(mask).narrow(1, offset, fresh);
   at::Tensor h = embed_tokens(input_ids);
-  const RotaryTables rotary = rotary_tables(positions, options_.head_dim(), options_.rope_theta(), h.scalar_type());
+  const RotaryTables rotary = rotary_.lookup(positions, h.options());
 #if TORCH_VERSION_MAJOR >= 2
   // A full batch without a cache is plain causal attention: no mask tensor.
   const bool plain_causal = !cache && (!attention_mask.defined() || attention_mask.all().item<bool>());
@@ -236,6 +277,26 @@ void TransformerImpl::reset() {
   if (!options_.tie_embeddings())
     lm_head = register_module("lm_head", linear(options_.hidden_size(), options_.vocab_size()));
   init_llama_weights(*this, options_.init_std());
+}
+
+FusedProjections::FusedProjections(TransformerImpl& model) : model_(model) {
+  at::NoGradGuard no_grad;
+  for (const auto& layer : *model_.model->layers) {
+    auto& decoder = *layer->as<DecoderLayer>();
+    auto& attention = *decoder.self_attn;
+    attention.fused_qkv_weight =
+        at::cat({attention.q_proj->weight, attention.k_proj->weight, attention.v_proj->weight}, 0);
+    auto& mlp = *decoder.mlp;
+    mlp.fused_gate_up_weight = at::cat({mlp.gate_proj->weight, mlp.up_proj->weight}, 0);
+  }
+}
+
+FusedProjections::~FusedProjections() {
+  for (const auto& layer : *model_.model->layers) {
+    auto& decoder = *layer->as<DecoderLayer>();
+    decoder.self_attn->fused_qkv_weight = at::Tensor();
+    decoder.mlp->fused_gate_up_weight = at::Tensor();
+  }
 }
 
 void init_llama_weights(torch::nn::Module& module, double std) {

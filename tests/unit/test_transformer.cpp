@@ -122,6 +122,47 @@ TEST(Transformer, MatchesTheFloat64ReferenceWithGroupedQueryAttention) {
   }
 }
 
+// The decode path's concatenated projections compute what the separate ones
+// do, with any number of kv heads, under the float64 reference; with
+// gradients on, the layers train their own parameters.
+TEST(Transformer, FusedProjectionsMatchTheSeparateOnesAndNeverTrain) {
+  for (std::int64_t kv_heads : {4, 2, 1}) {
+    Transformer model = make_model(tiny(false, kv_heads), at::kDouble);
+    const std::vector<std::int64_t> tokens = {3, 17, 0, 22, 5, 5, 9};
+    const at::Tensor ids = at::tensor(tokens, at::kLong).unsqueeze(0);
+    const at::Tensor expected = reference_logits(model, tokens);
+    {
+      const FusedProjections fused(*model);
+      at::NoGradGuard no_grad;
+      EXPECT_LT((model->forward(ids)[0] - expected).abs().max().item<double>(), 1e-10) << "kv_heads " << kv_heads;
+    }
+    at::Tensor q_weight = parameter(model, "model.layers.0.self_attn.q_proj.weight");
+    at::Tensor up_weight = parameter(model, "model.layers.1.mlp.up_proj.weight");
+    {
+      const FusedProjections fused(*model);
+      model->forward(ids).sum().backward();
+    }
+    ASSERT_TRUE(q_weight.grad().defined());
+    ASSERT_TRUE(up_weight.grad().defined());
+    EXPECT_GT(q_weight.grad().abs().max().item<double>(), 0.0);
+    // Once released, nothing of the copies is left behind.
+    for (const auto& layer : *model->model->layers)
+      EXPECT_FALSE(layer->as<DecoderLayer>()->self_attn->fused_qkv_weight.defined());
+  }
+}
+
+// The rotary tables are cached per device and dtype: after a change of
+// dtype the model still matches the reference.
+TEST(Transformer, RotaryTablesFollowTheModelsDtype) {
+  Transformer model = make_model(tiny(), at::kFloat);
+  const std::vector<std::int64_t> tokens = {3, 17, 0, 22, 5, 5, 9, 1, 2};
+  const at::Tensor ids = at::tensor(tokens, at::kLong).unsqueeze(0);
+  at::NoGradGuard no_grad;
+  model->forward(ids);  // fills the cache in float32
+  model->to(at::kDouble);
+  EXPECT_LT((model->forward(ids)[0] - reference_logits(model, tokens)).abs().max().item<double>(), 1e-10);
+}
+
 TEST(Transformer, LeftPaddingDoesNotChangeARowsLogits) {
   Transformer model = make_model(tiny(), at::kFloat);
   at::NoGradGuard no_grad;

@@ -71,14 +71,32 @@ struct KvCache {
   void repeat_rows(std::int64_t times);
 };
 
-// cos/sin tables of rotary embeddings for given positions.
+// cos and sin of the rotary angles of given positions, shaped to broadcast
+// over heads: [B, T, 1, head_dim]. `sin` carries rotate_half's sign (its
+// first half negated), so that rotating is one swap of halves and two
+// products.
 struct RotaryTables {
-  at::Tensor cos;  // [B, T, head_dim]
+  at::Tensor cos;
   at::Tensor sin;
 };
-RotaryTables rotary_tables(const at::Tensor& positions, std::int64_t head_dim, double theta,
-                           c10::ScalarType dtype);
-// q·cos + rotate_half(q)·sin for x of shape [B, heads, T, head_dim].
+
+// The tables of every position 0..max_positions-1, computed once per device
+// and dtype (in float32 or wider, stored in the model's dtype) and looked up
+// per forward: one gather instead of a dozen small operations per step.
+class RotaryCache {
+ public:
+  RotaryCache(std::int64_t max_positions, std::int64_t head_dim, double theta)
+      : max_positions_(max_positions), head_dim_(head_dim), theta_(theta) {}
+  // positions int64 [B, T] on `options`' device.
+  RotaryTables lookup(const at::Tensor& positions, const at::TensorOptions& options);
+
+ private:
+  std::int64_t max_positions_, head_dim_;
+  double theta_;
+  at::Tensor table_;  // [max_positions, 2 (cos, signed sin), head_dim]
+};
+
+// x·cos + rotate_half(x)·sin for x of shape [B, T, heads, head_dim].
 at::Tensor apply_rotary(const at::Tensor& x, const RotaryTables& tables);
 
 class AttentionImpl : public torch::nn::Module {
@@ -92,6 +110,9 @@ class AttentionImpl : public torch::nn::Module {
                      KvCache* cache = nullptr, std::int64_t layer = 0);
 
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  // q|k|v weights concatenated, set by FusedProjections; used only with
+  // gradients off.
+  at::Tensor fused_qkv_weight;
 
  private:
   std::int64_t heads_, kv_heads_, head_dim_;
@@ -103,6 +124,8 @@ class MlpImpl : public torch::nn::Module {
   explicit MlpImpl(const TransformerOptions& options);
   at::Tensor forward(const at::Tensor& x);
   torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+  // gate|up weights concatenated, as fused_qkv_weight.
+  at::Tensor fused_gate_up_weight;
 };
 TORCH_MODULE(Mlp);
 
@@ -131,6 +154,7 @@ class BackboneImpl : public torch::nn::Module {
 
  private:
   TransformerOptions options_;
+  RotaryCache rotary_;
 };
 TORCH_MODULE(Backbone);
 
@@ -153,6 +177,24 @@ class TransformerImpl : public torch::nn::Module {
   TransformerOptions options_;
 };
 TORCH_MODULE(Transformer);
+
+// While it lives, each layer of `model` computes q, k and v with one matrix
+// product, and the MLP's gate and up with another, from concatenated copies
+// of their weights: fewer and larger kernels, which is what a decode step of
+// a few tokens per row is bound by. The copies take the memory of those
+// weights again and go stale when the weights change, so hold one only
+// where they do not (sampling); with gradients on, the layers use their own
+// parameters regardless.
+class FusedProjections {
+ public:
+  explicit FusedProjections(TransformerImpl& model);
+  ~FusedProjections();
+  FusedProjections(const FusedProjections&) = delete;
+  FusedProjections& operator=(const FusedProjections&) = delete;
+
+ private:
+  TransformerImpl& model_;
+};
 
 // Hugging Face's Llama initialisation: N(0, std) for every matrix, norms at one.
 void init_llama_weights(torch::nn::Module& module, double std);
