@@ -4,7 +4,7 @@
 //   build/perf/bench_generate [--preset demo|bench] [--prompts P] [--candidates C]
 //                             [--prompt-len L] [--new-tokens N] [--threads T]
 //                             [--device cpu|cuda] [--dtype float32|bfloat16] [--repeats R]
-//                             [--count-ops 1]
+//                             [--decode dynamic|fixed|graph] [--count-ops 1]
 //
 // Prints one Markdown row: new tokens per second over the whole call
 // (prefill included, the median of R timed calls after one untimed call of
@@ -32,6 +32,7 @@ int print_ops_per_step(rso::model::Transformer& model, const std::vector<rso::mo
     std::fprintf(stderr, "--count-ops needs --new-tokens of at least 2\n");
     return 2;
   }
+  rso::model::generate(model, batch, candidates, sampling, 1);  // caches filled, as in a run
   auto count = [&](std::int64_t new_tokens) {
     sampling.max_new_tokens = new_tokens;
     rso::perf::OpCount ops;
@@ -82,6 +83,19 @@ int main(int argc, char** argv) {
   sampling.temperature = 0.7;
   sampling.top_k = 40;
   sampling.max_new_tokens = new_tokens;
+  const std::string decode = flags.text("decode", "dynamic");
+  if (decode == "fixed")
+    sampling.decode = rso::model::DecodeMode::fixed;
+  else if (decode == "graph")
+    sampling.decode = rso::model::DecodeMode::graph;
+  else if (decode != "dynamic") {
+    std::fprintf(stderr, "--decode must be dynamic, fixed or graph, not '%s'\n", decode.c_str());
+    return 2;
+  }
+  if (sampling.decode == rso::model::DecodeMode::graph && !device.is_cuda()) {
+    std::fprintf(stderr, "--decode graph needs --device cuda\n");
+    return 2;
+  }
   if (flags.integer("count-ops", 0) != 0) return print_ops_per_step(model, batch, candidates, sampling);
   // Untimed call of the full size: kernels loaded, allocator pools filled.
   rso::model::generate(model, device.is_cuda() ? batch : std::vector{batch.front()}, device.is_cuda() ? candidates : 1,
@@ -98,8 +112,8 @@ int main(int argc, char** argv) {
   }
   std::sort(times.begin(), times.end());
   const double seconds = times[times.size() / 2];
-  std::printf("| rso (LibTorch %s) | %s | %.1fM | %s %s | %lld x %lld | %lld | %lld | %d | %.3f | %.2f | %.0f |\n",
-              TORCH_VERSION, preset.c_str(), parameters / 1e6, device.is_cuda() ? "cuda" : "cpu",
+  std::printf("| rso (LibTorch %s%s) | %s | %.1fM | %s %s | %lld x %lld | %lld | %lld | %d | %.3f | %.2f | %.0f |\n",
+              TORCH_VERSION, decode == "dynamic" ? "" : (", " + decode + " decode").c_str(), preset.c_str(), parameters / 1e6, device.is_cuda() ? "cuda" : "cpu",
               flags.text("dtype", "float32").c_str(), static_cast<long long>(prompts),
               static_cast<long long>(candidates), static_cast<long long>(prompt_len),
               static_cast<long long>(new_tokens), at::get_num_threads(), seconds,

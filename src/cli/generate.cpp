@@ -15,6 +15,7 @@
 #include "rso/io/jsonl.hpp"
 #include "rso/model/checkpoint.hpp"
 #include "rso/model/generate.hpp"
+#include "rso/sampling/sampling_options.hpp"
 #include "rso/io/utf8.hpp"
 #include "rso/text/tokenizer_files.hpp"
 
@@ -80,6 +81,7 @@ int run_generate(DistContext& context, const GenerateOptions& options) {
   sampling.top_p = options.top_p.value_or(config.sample.top_p);
   sampling.greedy = options.greedy;
   sampling.max_new_tokens = options.max_new_tokens.value_or(config.sample.max_new_tokens);
+  sampling.decode = decode_mode(config.dist.decode);
   const std::int64_t num_samples = options.num_samples.value_or(1);
   const std::uint64_t seed = options.seed.value_or(config.run.seed);
   context.agree([&] {

@@ -20,6 +20,7 @@
 #include "rso/model/checkpoint.hpp"
 #include "rso/model/generate.hpp"
 #include "rso/model/logprob.hpp"
+#include "rso/sampling/sampling_options.hpp"
 #include "rso/task/builtin_task.hpp"
 
 namespace rso::eval {
@@ -183,12 +184,7 @@ nlohmann::ordered_json run_evaluation(DistContext& context, const Config& config
     return out;
   });
 
-  const SampleConfig& sc = config.sample;
-  model::SamplingOptions sampling;
-  sampling.temperature = sc.temperature;
-  sampling.top_k = sc.top_k;
-  sampling.top_p = sc.top_p;
-  sampling.max_new_tokens = sc.max_new_tokens;
+  model::SamplingOptions sampling = sampling_options(config);
   sampling.eos_id = tokenizer->eos_id();
   const std::int64_t n = ec.samples_per_prompt;
   const std::uint64_t seed = config.run.seed ^ fnv1a64("eval");

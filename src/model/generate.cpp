@@ -3,9 +3,12 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
+#include <memory>
+
 #include "rso/core/error.hpp"
 #include "rso/core/random.hpp"
 #include "rso/model/batching.hpp"
+#include "rso/model/cuda_graph.hpp"
 
 namespace rso::model {
 
@@ -15,6 +18,17 @@ namespace {
 c10::ScalarType sampling_type(const at::Tensor& logits) {
   return logits.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
 }
+
+// What the decode loop keeps per step and row, on the device: [steps, rows].
+struct DecodeRecords {
+  at::Tensor tokens, was_active, sampling_logprobs, policy_logprobs;
+};
+
+struct Drawn {
+  at::Tensor token;   // int64 [rows]: the draw, or the pad id for rows that had finished
+  at::Tensor active;  // bool [rows]: the row had not finished before this draw
+};
+
 }  // namespace
 
 at::Tensor sampling_distribution(const at::Tensor& logits, const SamplingOptions& options) {
@@ -52,6 +66,30 @@ at::Tensor sample_from(const at::Tensor& probabilities, const at::Tensor& unifor
   const at::Tensor target = (1.0 - uniforms.to(cdf.scalar_type()).unsqueeze(-1)) * total;
   return (cdf < target).sum(-1).clamp_max(cdf.size(-1) - 1);
 }
+
+namespace {
+
+// Draws one token per row from `logits` [rows, V] with `uniforms` [rows],
+// hands each per-row record to store(table, row), and marks the rows that
+// drew the end of sequence as finished.
+template <class Store>
+Drawn draw_and_record(const at::Tensor& logits, const at::Tensor& uniforms, at::Tensor& finished,
+                      const SamplingOptions& options, const DecodeRecords& records, const Store& store) {
+  const at::Tensor distribution = sampling_distribution(logits, options);
+  const at::Tensor drawn = sample_from(distribution, uniforms);
+  const at::Tensor picked = drawn.unsqueeze(-1);
+  Drawn result{drawn.masked_fill(finished, options.pad_id), finished.logical_not()};
+  store(records.tokens, result.token);
+  store(records.was_active, result.active);
+  store(records.sampling_logprobs, distribution.gather(-1, picked).squeeze(-1).log());
+  // log π(token) = logit - logsumexp(logits), untempered and unfiltered.
+  const at::Tensor wide = logits.to(distribution.scalar_type());
+  store(records.policy_logprobs, wide.gather(-1, picked).squeeze(-1) - at::logsumexp(wide, -1));
+  if (options.eos_id >= 0) finished.logical_or_(result.token.eq(options.eos_id));
+  return result;
+}
+
+}  // namespace
 
 std::vector<std::vector<Sample>> generate(Transformer& model, const std::vector<PromptToSample>& prompts,
                                           std::int64_t num_samples, const SamplingOptions& options,
@@ -103,48 +141,88 @@ std::vector<std::vector<Sample>> generate(Transformer& model, const std::vector<
   at::Tensor logits = model->forward(ids, prompt_mask, &cache).select(1, prompt_length - 1);
   cache.repeat_rows(num_samples);
   logits = logits.repeat_interleave(num_samples, 0);
-  // The attention mask of the whole generation, filled one column per step:
-  // a view of it is passed each step instead of a concatenation.
-  at::Tensor mask = at::zeros({rows, prompt_length + steps}, prompt_mask.options());
-  mask.narrow(1, 0, prompt_length).copy_(prompt_mask.repeat_interleave(num_samples, 0));
+  const at::Tensor row_prompt_mask = prompt_mask.repeat_interleave(num_samples, 0);
 
   // Results stay on the device until the loop ends: [steps, rows].
   const auto long_options = at::TensorOptions().dtype(at::kLong).device(device);
-  const at::Tensor drawn_tokens = at::empty({steps, rows}, long_options);
-  const at::Tensor was_active = at::empty({steps, rows}, long_options.dtype(at::kBool));
-  const at::Tensor sampling_logprobs = at::empty({steps, rows}, long_options.dtype(sampling_type(logits)));
-  const at::Tensor policy_logprobs = at::empty_like(sampling_logprobs);
+  DecodeRecords records{at::empty({steps, rows}, long_options), at::empty({steps, rows}, long_options.dtype(at::kBool)),
+                        at::empty({steps, rows}, long_options.dtype(sampling_type(logits))), at::Tensor()};
+  records.policy_logprobs = at::empty_like(records.sampling_logprobs);
   at::Tensor finished = at::zeros({rows}, long_options.dtype(at::kBool));
   // Whether every row has ended is asked of the device only every few steps
   // (each question is a synchronisation); steps run past the last EOS are
   // discarded below, so the answer's timing never changes the result.
   const std::int64_t finish_check_every = device.is_cpu() ? 1 : 16;
+  auto all_finished_after = [&](std::int64_t step) {
+    return options.eos_id >= 0 && (step + 1) % finish_check_every == 0 && finished.all().item<bool>();
+  };
 
   std::int64_t steps_run = 0;
-  for (std::int64_t step = 0; step < steps; ++step) {
-    const at::Tensor distribution = sampling_distribution(logits, options);
-    const at::Tensor drawn = sample_from(distribution, uniforms.select(0, step));
-    const at::Tensor picked = drawn.unsqueeze(-1);
-    const at::Tensor active = finished.logical_not();
-    const at::Tensor token = drawn.masked_fill(finished, options.pad_id);
-    drawn_tokens.select(0, step).copy_(token);
-    was_active.select(0, step).copy_(active);
-    sampling_logprobs.select(0, step).copy_(distribution.gather(-1, picked).squeeze(-1).log());
-    // log π(token) = logit - logsumexp(logits), untempered and unfiltered.
-    const at::Tensor wide = logits.to(distribution.scalar_type());
-    policy_logprobs.select(0, step).copy_(wide.gather(-1, picked).squeeze(-1) - at::logsumexp(wide, -1));
-    steps_run = step + 1;
-    if (options.eos_id >= 0) finished.logical_or_(token.eq(options.eos_id));
-    if (step + 1 == steps) break;
-    if (options.eos_id >= 0 && (step + 1) % finish_check_every == 0 && finished.all().item<bool>()) break;
-    mask.select(1, prompt_length + step).copy_(active);
-    logits = model->forward(token.unsqueeze(1), mask.narrow(1, 0, prompt_length + step + 1), &cache).select(1, 0);
+  if (options.decode == DecodeMode::dynamic) {
+    // The attention mask of the whole generation, filled one column per
+    // step: a view of it is passed each step instead of a concatenation.
+    at::Tensor mask = at::zeros({rows, prompt_length + steps}, prompt_mask.options());
+    mask.narrow(1, 0, prompt_length).copy_(row_prompt_mask);
+    for (std::int64_t step = 0; step < steps; ++step) {
+      const auto store = [step](const at::Tensor& table, const at::Tensor& row) { table.select(0, step).copy_(row); };
+      const Drawn drawn = draw_and_record(logits, uniforms.select(0, step), finished, options, records, store);
+      steps_run = step + 1;
+      if (step + 1 == steps || all_finished_after(step)) break;
+      mask.select(1, prompt_length + step).copy_(drawn.active);
+      logits = model->forward(drawn.token.unsqueeze(1), mask.narrow(1, 0, prompt_length + step + 1), &cache)
+                   .select(1, 0);
+    }
+  } else {
+    // Every input of a step lives in a device tensor that the step itself
+    // advances, so that all steps are one and the same sequence of kernels.
+    const std::int64_t capacity = prompt_length + steps;
+    const at::Tensor step_index = at::zeros({1}, long_options);
+    cache.column = at::full({1}, prompt_length, long_options);
+    // A new token's rotary position: the row's real prompt tokens plus the
+    // tokens drawn before it (rows that have finished read no further).
+    const at::Tensor positions = row_prompt_mask.to(at::kLong).sum(1, /*keepdim=*/true) + step_index;
+    const at::Tensor allowed = at::zeros({rows, 1, 1, capacity}, long_options.dtype(at::kBool));
+    allowed.narrow(3, 0, prompt_length).copy_(row_prompt_mask.to(at::kBool).view({rows, 1, 1, prompt_length}));
+    const at::Tensor next_logits = logits.contiguous();
+    const auto store = [&step_index](const at::Tensor& table, const at::Tensor& row) {
+      table.index_copy_(0, step_index, row.unsqueeze(0));
+    };
+    auto draw = [&] {
+      return draw_and_record(next_logits, uniforms.index_select(0, step_index).squeeze(0), finished, options,
+                             records, store);
+    };
+    auto step_then_forward = [&] {
+      const Drawn drawn = draw();
+      // The new token sees itself; later tokens see it if it is real.
+      allowed.index_fill_(3, cache.column, true);
+      next_logits.copy_(
+          model->read_out(model->model->decode_fixed(drawn.token.unsqueeze(1), positions, allowed, cache)).select(1, 0));
+      allowed.index_copy_(3, cache.column, drawn.active.view({rows, 1, 1, 1}));
+      cache.column.add_(1);
+      positions.add_(1);
+      step_index.add_(1);
+    };
+    std::unique_ptr<GraphedStep> graphed;
+    if (options.decode == DecodeMode::graph) graphed = std::make_unique<GraphedStep>(device, step_then_forward);
+    bool every_row_ended = false;
+    for (std::int64_t step = 0; step + 1 < steps && !every_row_ended; ++step) {
+      if (graphed)
+        graphed->run();
+      else
+        step_then_forward();
+      steps_run = step + 1;
+      every_row_ended = all_finished_after(step);
+    }
+    if (!every_row_ended) {  // the last token needs no forward after it
+      draw();
+      steps_run = steps;
+    }
   }
 
-  const at::Tensor host_tokens = drawn_tokens.narrow(0, 0, steps_run).to(at::kCPU).contiguous();
-  const at::Tensor host_active = was_active.narrow(0, 0, steps_run).to(at::kCPU).contiguous();
-  const at::Tensor host_q = sampling_logprobs.narrow(0, 0, steps_run).to(at::kCPU, at::kDouble).contiguous();
-  const at::Tensor host_pi = policy_logprobs.narrow(0, 0, steps_run).to(at::kCPU, at::kDouble).contiguous();
+  const at::Tensor host_tokens = records.tokens.narrow(0, 0, steps_run).to(at::kCPU).contiguous();
+  const at::Tensor host_active = records.was_active.narrow(0, 0, steps_run).to(at::kCPU).contiguous();
+  const at::Tensor host_q = records.sampling_logprobs.narrow(0, 0, steps_run).to(at::kCPU, at::kDouble).contiguous();
+  const at::Tensor host_pi = records.policy_logprobs.narrow(0, 0, steps_run).to(at::kCPU, at::kDouble).contiguous();
   const auto* token = host_tokens.data_ptr<std::int64_t>();
   const auto* active = host_active.data_ptr<bool>();
   const auto* q = host_q.data_ptr<double>();

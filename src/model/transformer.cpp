@@ -132,7 +132,13 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, const RotaryTables& rotar
   q = q.transpose(1, 2);  // [B, H, T, d]
   k = k.transpose(1, 2);
   v = v.transpose(1, 2);
-  if (cache) {
+  if (cache && cache->column.defined()) {
+    RSO_CHECK(length == 1, "fixed-shape decoding takes one token per row");
+    cache->keys[layer].index_copy_(2, cache->column, k);
+    cache->values[layer].index_copy_(2, cache->column, v);
+    k = cache->keys[layer];
+    v = cache->values[layer];
+  } else if (cache) {
     const std::int64_t start = cache->length;
     cache->keys[layer].narrow(2, start, length).copy_(k);
     cache->values[layer].narrow(2, start, length).copy_(v);
@@ -249,6 +255,16 @@ at::Tensor BackboneImpl::forward(const at::Tensor& input_ids, const at::Tensor& 
   std::int64_t index = 0;
   for (const auto& layer : *layers) h = layer->as<DecoderLayer>()->forward(h, rotary, allowed, cache, index++);
   if (cache) cache->length += fresh;
+  return norm(h);
+}
+
+at::Tensor BackboneImpl::decode_fixed(const at::Tensor& token, const at::Tensor& positions, const at::Tensor& allowed,
+                                      KvCache& cache) {
+  RSO_CHECK(cache.column.defined(), "decode_fixed needs cache.column");
+  at::Tensor h = embed_tokens(token);
+  const RotaryTables rotary = rotary_.lookup(positions, h.options());
+  std::int64_t index = 0;
+  for (const auto& layer : *layers) h = layer->as<DecoderLayer>()->forward(h, rotary, allowed, &cache, index++);
   return norm(h);
 }
 

@@ -25,6 +25,7 @@
 #include "rso/sampling/pairing.hpp"
 #include "rso/sampling/rejection_sampling.hpp"
 #include "rso/sampling/sample_shard.hpp"
+#include "rso/sampling/sampling_options.hpp"
 #include "rso/text/record_tokens.hpp"
 
 namespace rso::sampling {
@@ -163,11 +164,7 @@ class BlockSampler {
     const SampleConfig& sc = config_.sample;
     const bool rso = sc.source == PairSource::rso_sample_rank;
     const std::int64_t n = rso ? sc.num_candidates : sc.num_samples;
-    model::SamplingOptions sampling;
-    sampling.temperature = sc.temperature;
-    sampling.top_k = sc.top_k;
-    sampling.top_p = sc.top_p;
-    sampling.max_new_tokens = sc.max_new_tokens;
+    model::SamplingOptions sampling = sampling_options(config_);
     sampling.eos_id = eos_id_;
     std::vector<model::PromptToSample> batch;
     for (std::size_t i = 0; i < shard.prompt_index.size(); ++i)

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "rso/core/error.hpp"
 #include "rso/core/random.hpp"
 #include "rso/model/generate.hpp"
 #include "rso/model/logprob.hpp"
@@ -61,9 +62,10 @@ TEST(Generate, CachedDecodingMatchesTheFullForwardFloat32) { expect_cache_matche
 // The batched, cached decode draws exactly what a naive loop draws: one
 // candidate at a time, the full forward over its whole context each step,
 // draw s of the candidate's own stream at step s, stop after EOS.
-TEST(Generate, EqualsANaiveLoopOverTheFullForward) {
+void expect_naive_loop_draws(DecodeMode decode) {
   Transformer model = small_model(at::kDouble);
   SamplingOptions options;
+  options.decode = decode;
   options.temperature = 1.5;
   options.top_k = 20;
   options.top_p = 0.98;
@@ -95,6 +97,51 @@ TEST(Generate, EqualsANaiveLoopOverTheFullForward) {
   // The case of rows finishing at different steps is exercised.
   EXPECT_GT(ended, 0);
   EXPECT_LT(ended, 9);
+}
+
+TEST(Generate, EqualsANaiveLoopOverTheFullForward) { expect_naive_loop_draws(DecodeMode::dynamic); }
+TEST(Generate, FixedShapesEqualANaiveLoopOverTheFullForward) { expect_naive_loop_draws(DecodeMode::fixed); }
+
+// Fixed shapes (attention over the whole cache under a mask, the step in
+// device tensors: what a CUDA graph replays) give the dynamic loop's tokens
+// and log-probs, for every length including one token, with rows ending at
+// different steps, with and without padding among the prompts.
+TEST(Generate, FixedShapesAgreeWithTheDynamicLoop) {
+  for (const auto dtype : {at::kDouble, at::kFloat}) {
+    Transformer model = small_model(dtype);
+    const double tolerance = dtype == at::kDouble ? 1e-10 : 1e-4;
+    for (const std::int64_t length : {1, 2, 5, 20}) {
+      for (const bool padded : {false, true}) {
+        SamplingOptions options;
+        options.temperature = 1.3;
+        options.top_k = 12;
+        options.max_new_tokens = length;
+        options.eos_id = 6;
+        const std::vector<PromptToSample> prompts = padded ? kPrompts : std::vector{kPrompts[0]};
+        const auto dynamic = generate(model, prompts, 4, options, 31);
+        options.decode = DecodeMode::fixed;
+        const auto fixed = generate(model, prompts, 4, options, 31);
+        for (std::size_t p = 0; p < prompts.size(); ++p)
+          for (std::size_t c = 0; c < 4; ++c) {
+            const Sample &a = dynamic[p][c], &b = fixed[p][c];
+            ASSERT_EQ(a.tokens, b.tokens) << "length " << length << " prompt " << p << " candidate " << c;
+            EXPECT_EQ(a.ended_with_eos, b.ended_with_eos);
+            for (std::size_t t = 0; t < a.tokens.size(); ++t) {
+              EXPECT_NEAR(a.policy_logprobs[t], b.policy_logprobs[t], tolerance);
+              EXPECT_NEAR(a.sampling_logprobs[t], b.sampling_logprobs[t], tolerance);
+            }
+          }
+      }
+    }
+  }
+}
+
+// Graph replay is refused clearly where it cannot run.
+TEST(Generate, GraphDecodingNeedsACudaModel) {
+  Transformer model = small_model(at::kFloat);
+  SamplingOptions options;
+  options.decode = DecodeMode::graph;
+  EXPECT_THROW(generate(model, kPrompts, 2, options, 1), UsageError);
 }
 
 TEST(Generate, TokensDoNotDependOnTheBatch) {

@@ -37,8 +37,15 @@ enum class Precision { automatic, float32, bfloat16 };
 constexpr EnumNames<Precision, 3> kPrecisionNames{
     {{Precision::automatic, "auto"}, {Precision::float32, "float32"}, {Precision::bfloat16, "bfloat16"}}};
 
+enum class DecodeKind { automatic, dynamic, fixed, graph };
+constexpr EnumNames<DecodeKind, 4> kDecodeKindNames{{{DecodeKind::automatic, "auto"},
+                                                     {DecodeKind::dynamic, "dynamic"},
+                                                     {DecodeKind::fixed, "fixed"},
+                                                     {DecodeKind::graph, "graph"}}};
+
 struct DistConfig {
   DeviceKind device = DeviceKind::automatic;
+  DecodeKind decode = DecodeKind::automatic;
   Precision precision = Precision::automatic;
   CollectiveBackend backend = CollectiveBackend::automatic;
   std::int64_t threads = 0;
@@ -52,6 +59,10 @@ struct DistConfig {
     v.operational("precision", precision, kPrecisionNames,
                   "weights and activations of model forwards; auto: bfloat16 on CUDA, float32 on CPU "
                   "(norms, softmax statistics and sampling are float32 either way)");
+    v.operational("decode", decode, kDecodeKindNames,
+                  "how sampling issues its decode steps: dynamic (shapes grow with the text), fixed (fixed "
+                  "shapes: attention over the whole cache under a mask), graph (fixed, captured once as a "
+                  "CUDA graph and replayed; GPUs only); auto: dynamic. Draws agree up to rounding");
     v.operational("backend", backend, kCollectiveBackendNames,
                   "tensor collectives; auto: NCCL when every rank has its own GPU, else MPI");
     v.operational("threads", threads, "torch threads per rank; 0: the cores this rank may use",

@@ -14,6 +14,14 @@
 
 namespace rso::model {
 
+// How the decode loop issues its steps; the draws agree up to rounding.
+enum class DecodeMode {
+  dynamic,  // shapes grow with the sequence: attention reads the filled columns only
+  fixed,    // fixed shapes: attention reads the cache's whole capacity under a mask, the step's
+            // column and positions live in device tensors (what `graph` replays; any device)
+  graph,    // fixed shapes, captured once as a CUDA graph and replayed (CUDA builds, GPU models)
+};
+
 struct SamplingOptions {
   double temperature = 1.0;
   std::int64_t top_k = 0;  // 0: no top-k filter
@@ -22,6 +30,7 @@ struct SamplingOptions {
   std::int64_t max_new_tokens = 64;
   std::int64_t eos_id = -1;  // -1: no end-of-sequence token
   std::int64_t pad_id = 0;
+  DecodeMode decode = DecodeMode::dynamic;
 };
 
 // The distribution tokens are drawn from, per row of `logits` [N, V]:

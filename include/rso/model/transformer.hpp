@@ -61,6 +61,12 @@ struct KvCache {
   std::vector<at::Tensor> keys;    // per layer [N, kv_heads, capacity, head_dim]
   std::vector<at::Tensor> values;  // same
   std::int64_t length = 0;
+  // Fixed shapes (decode_fixed): int64 [1] on the device, the column the
+  // step's keys and values go to. Attention then reads the whole capacity,
+  // the mask saying which columns count, so that no shape or address in a
+  // step depends on the step number and the step can be replayed as a
+  // CUDA graph.
+  at::Tensor column;
 
   static KvCache allocate(const TransformerOptions& options, std::int64_t rows, std::int64_t capacity,
                           const at::TensorOptions& tensor_options);
@@ -148,6 +154,13 @@ class BackboneImpl : public torch::nn::Module {
   // `attention_mask` covers the cached columns too ([B, cache.length + T])
   // and the cache advances by T.
   at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask, KvCache* cache = nullptr);
+  // One new token per row in fixed shapes: token and positions int64
+  // [R, 1], allowed bool [R, 1, 1, capacity] (the keys each row may see,
+  // its own column included), the keys and values written at
+  // cache.column. Moves nothing forward: the caller advances cache.column
+  // and the positions. -> final hidden states [R, 1, hidden].
+  at::Tensor decode_fixed(const at::Tensor& token, const at::Tensor& positions, const at::Tensor& allowed,
+                          KvCache& cache);
   torch::nn::Embedding embed_tokens{nullptr};
   torch::nn::ModuleList layers{nullptr};
   RMSNorm norm{nullptr};
