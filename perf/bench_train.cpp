@@ -1,5 +1,5 @@
 // Preference-training step throughput: the work of one `rso train` step on one
-// rank (sequence log-probs of chosen and rejected responses, the sigmoid-norm
+// rank (sequence log-probs of chosen and rejected responses in one forward, the sigmoid-norm
 // loss, backward, AdamW on float32 master weights when the model computes in
 // bfloat16), random weights and tokens, no padding, reference log-probs given.
 //
@@ -69,14 +69,16 @@ int main(int argc, char** argv) {
     return batch;
   };
   const auto prompts = random_rows(pairs, prompt_len, options.vocab_size());
-  const auto chosen_batch = to_device(rso::model::pack_prompt_response(prompts, random_rows(pairs, response_len, options.vocab_size()), 0));
-  const auto rejected_batch = to_device(rso::model::pack_prompt_response(prompts, random_rows(pairs, response_len, options.vocab_size()), 0));
+  // Chosen and rejected in one batch of 2 x pairs rows, as the trainer packs them.
+  const auto both_batch = to_device(rso::model::pack_pairs(prompts, random_rows(pairs, response_len, options.vocab_size()),
+                                                           random_rows(pairs, response_len, options.vocab_size()), 0));
   const at::Tensor reference = at::zeros({pairs}, at::TensorOptions().dtype(at::kDouble).device(device));
   auto step = [&] {
     masters.zero_gradients();
     rso::train::PairLogprobs logprobs;
-    logprobs.policy_chosen = rso::model::sequence_logprob(policy, chosen_batch).total;
-    logprobs.policy_rejected = rso::model::sequence_logprob(policy, rejected_batch).total;
+    const at::Tensor both = rso::model::sequence_logprob(policy, both_batch).total;
+    logprobs.policy_chosen = both.narrow(0, 0, pairs);
+    logprobs.policy_rejected = both.narrow(0, pairs, pairs);
     logprobs.reference_chosen = reference;
     logprobs.reference_rejected = reference;
     rso::train::preference_loss(rso::LossKind::sigmoid_norm, logprobs, 0.05).per_pair.mean().backward();

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Python peer of bench_train: one preference-training step in PyTorch on the same
 Llama architecture (perf/peer_generate.py's), sequence log-probs of chosen and
-rejected responses, the DPO (sigmoid-norm) loss, backward, torch.optim.AdamW.
+rejected responses (one concatenated forward), the DPO (sigmoid-norm) loss, backward, torch.optim.AdamW.
 
     /usr/bin/python3 perf/peer_train.py --preset demo --pairs 8 --prompt-len 32 \
         --response-len 32 --steps 5 --threads 2
@@ -50,7 +50,9 @@ def main():
 
     def step():
         opt.zero_grad(set_to_none=True)
-        delta = sequence_logprob(model, c, prompts, chosen) - sequence_logprob(model, c, prompts, rejected)
+        # Chosen and rejected in one forward, as rso (and TRL's concatenated_forward) do.
+        both = sequence_logprob(model, c, torch.cat([prompts, prompts]), torch.cat([chosen, rejected]))
+        delta = both[:a.pairs] - both[a.pairs:]
         F.softplus(-0.05 * delta).mean().backward()
         opt.step()
 

@@ -28,6 +28,17 @@ PromptResponseBatch pack_prompt_response(const std::vector<std::vector<std::int6
   return out;
 }
 
+PromptResponseBatch pack_pairs(const std::vector<std::vector<std::int64_t>>& prompts,
+                               const std::vector<std::vector<std::int64_t>>& chosen,
+                               const std::vector<std::vector<std::int64_t>>& rejected, std::int64_t pad_id) {
+  RSO_CHECK(prompts.size() == chosen.size() && prompts.size() == rejected.size(),
+            "as many prompts as chosen and rejected responses");
+  std::vector<std::vector<std::int64_t>> both_prompts = prompts, responses = chosen;
+  both_prompts.insert(both_prompts.end(), prompts.begin(), prompts.end());
+  responses.insert(responses.end(), rejected.begin(), rejected.end());
+  return pack_prompt_response(both_prompts, responses, pad_id);
+}
+
 SequenceLogprobs sequence_logprob(Transformer& model, const at::Tensor& input_ids, const at::Tensor& attention_mask,
                                   const at::Tensor& response_mask) {
   RSO_CHECK(input_ids.sizes() == response_mask.sizes(), "response_mask must match input_ids");

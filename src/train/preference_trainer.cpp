@@ -7,6 +7,8 @@
 
 #include <cmath>
 #include <filesystem>
+#include <tuple>
+#include <utility>
 
 #include "rso/core/error.hpp"
 #include "rso/core/random.hpp"
@@ -27,14 +29,20 @@ namespace {
 
 constexpr std::int64_t kReferenceChunk = 32;
 
-// Sequence log-probs of `responses` after `prompts` under `model`, [B].
-at::Tensor response_logprobs(model::Transformer& model, const std::vector<std::vector<std::int64_t>>& prompts,
-                             const std::vector<std::vector<std::int64_t>>& responses, c10::Device device) {
-  model::PromptResponseBatch batch = model::pack_prompt_response(prompts, responses, 0);
+// Sequence log-probs of the chosen and the rejected responses after their
+// prompts under `model`, [B] each, from one forward of 2B rows.
+std::pair<at::Tensor, at::Tensor> pair_logprobs(model::Transformer& model,
+                                                const std::vector<std::vector<std::int64_t>>& prompts,
+                                                const std::vector<std::vector<std::int64_t>>& chosen,
+                                                const std::vector<std::vector<std::int64_t>>& rejected,
+                                                c10::Device device) {
+  model::PromptResponseBatch batch = model::pack_pairs(prompts, chosen, rejected, 0);
   batch.input_ids = batch.input_ids.to(device);
   batch.attention_mask = batch.attention_mask.to(device);
   batch.response_mask = batch.response_mask.to(device);
-  return model::sequence_logprob(model, batch).total;
+  const at::Tensor both = model::sequence_logprob(model, batch).total;
+  const auto pairs = static_cast<std::int64_t>(prompts.size());
+  return {both.narrow(0, 0, pairs), both.narrow(0, pairs, pairs)};
 }
 
 // Fills missing reference log-probs with the (still untrained) policy: each
@@ -55,8 +63,8 @@ void compute_reference_logprobs(DistContext& context, model::Transformer& policy
         chosen.push_back(pair.chosen);
         rejected.push_back(pair.rejected);
       }
-      const at::Tensor c = response_logprobs(policy, prompts, chosen, context.device()).to(at::kCPU, at::kDouble);
-      const at::Tensor r = response_logprobs(policy, prompts, rejected, context.device()).to(at::kCPU, at::kDouble);
+      const auto [on_device_c, on_device_r] = pair_logprobs(policy, prompts, chosen, rejected, context.device());
+      const at::Tensor c = on_device_c.to(at::kCPU, at::kDouble), r = on_device_r.to(at::kCPU, at::kDouble);
       for (std::uint64_t k = begin; k < end; ++k) {
         values[2 * k] = c[static_cast<std::int64_t>(k - begin)].item<double>();
         values[2 * k + 1] = r[static_cast<std::int64_t>(k - begin)].item<double>();
@@ -186,8 +194,7 @@ class PreferenceTask : public TrainingTask {
       work.flops += flops_.sequence(chosen_length) + flops_.sequence(rejected_length);
     }
     PairLogprobs logprobs;
-    logprobs.policy_chosen = response_logprobs(policy_, prompts, chosen, device_);
-    logprobs.policy_rejected = response_logprobs(policy_, prompts, rejected, device_);
+    std::tie(logprobs.policy_chosen, logprobs.policy_rejected) = pair_logprobs(policy_, prompts, chosen, rejected, device_);
     if (needs_reference(config_.loss)) {
       logprobs.reference_chosen = at::tensor(reference_chosen, at::kDouble).to(logprobs.policy_chosen.options());
       logprobs.reference_rejected = at::tensor(reference_rejected, at::kDouble).to(logprobs.policy_chosen.options());

@@ -166,6 +166,13 @@ run "$rso" generate --model "$work/model.h5" --in "$work/prompts.jsonl" --out "$
   --num-samples 3 --max-new-tokens 6 --top-k 20 --seed 12
 grep -o '"tokens":\[[^]]*\]' "$work/gen-seed.jsonl" >"$work/tokens-seed"
 check "generate: another seed draws other tokens" differs "$work/tokens1" "$work/tokens-seed"
+run mpi 2 "$rso" generate --model "$work/model.h5" --in "$work/prompts.jsonl" --out "$work/gen-fixed.jsonl" \
+  --num-samples 3 --max-new-tokens 6 --top-k 20 --seed 11 --set dist.decode=fixed
+grep -o '"tokens":\[[^]]*\]' "$work/gen-fixed.jsonl" >"$work/tokens-fixed"
+check "generate: fixed-shape decoding draws the same tokens" cmp -s "$work/tokens1" "$work/tokens-fixed"
+run "$rso" generate --model "$work/model.h5" --in "$work/prompts.jsonl" --out "$work/x.jsonl" --set dist.decode=graph
+check "generate: graph decoding on a CPU exits 2" status_is 2
+check "generate: says graphs need CUDA" stderr_has "CUDA graphs need"
 
 printf '{"id": 1, "prompt_ids": [1, 2]}\n{"id": 2, "prompt_ids": [3, 99]}\n' >"$work/bad-prompts.jsonl"
 run mpi 2 "$rso" generate --model "$work/model.h5" --in "$work/bad-prompts.jsonl" --out "$work/x.jsonl"

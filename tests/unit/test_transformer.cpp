@@ -200,6 +200,23 @@ TEST(SequenceLogprob, SumsResponseTokensOnly) {
   EXPECT_EQ(result.per_token.ne(0).sum().item<std::int64_t>(), 5);  // 2 + 3 response tokens
 }
 
+// Chosen and rejected packed as one batch give each side's own log-probs,
+// also where their lengths differ (more padding in the shared batch).
+TEST(SequenceLogprob, PackedPairsEqualEachSideAlone) {
+  Transformer model = make_model(tiny(), at::kDouble);
+  const std::vector<std::vector<std::int64_t>> prompts = {{1, 2, 3}, {4}, {5, 6}};
+  const std::vector<std::vector<std::int64_t>> chosen = {{7, 8}, {9, 10, 11, 12}, {13}};
+  const std::vector<std::vector<std::int64_t>> rejected = {{14}, {15, 16}, {17, 18, 19, 20, 21}};
+  at::NoGradGuard no_grad;
+  const at::Tensor both = sequence_logprob(model, pack_pairs(prompts, chosen, rejected, 0)).total;
+  ASSERT_EQ(both.size(0), 6);
+  const at::Tensor c = sequence_logprob(model, pack_prompt_response(prompts, chosen, 0)).total;
+  const at::Tensor r = sequence_logprob(model, pack_prompt_response(prompts, rejected, 0)).total;
+  EXPECT_LT((both.narrow(0, 0, 3) - c).abs().max().item<double>(), 1e-12);
+  EXPECT_LT((both.narrow(0, 3, 3) - r).abs().max().item<double>(), 1e-12);
+  EXPECT_GT((c - r).abs().min().item<double>(), 1e-3);  // the two sides differ: the split is checked
+}
+
 // Logits are computed only from the first column holding a response token;
 // a mask with tokens in the middle (not only trailing responses) still
 // counts exactly the marked tokens.

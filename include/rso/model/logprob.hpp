@@ -23,6 +23,14 @@ PromptResponseBatch pack_prompt_response(const std::vector<std::vector<std::int6
                                          const std::vector<std::vector<std::int64_t>>& responses,
                                          std::int64_t pad_id);
 
+// B preference pairs as one batch of 2B rows: the chosen responses (rows
+// 0..B-1), then the rejected ones (B..2B-1), each after its prompt, so that
+// both sides of every pair go through one forward: half the kernels of two
+// forwards, twice the rows per matrix product.
+PromptResponseBatch pack_pairs(const std::vector<std::vector<std::int64_t>>& prompts,
+                               const std::vector<std::vector<std::int64_t>>& chosen,
+                               const std::vector<std::vector<std::int64_t>>& rejected, std::int64_t pad_id);
+
 struct SequenceLogprobs {
   // [B, T]: log π(token t | tokens < t) where response_mask is 1, else 0.
   at::Tensor per_token;
