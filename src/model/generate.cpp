@@ -116,6 +116,11 @@ std::vector<std::vector<Sample>> generate(Transformer& model, const std::vector<
   const auto prompt_length = ids.size(1);
   const std::int64_t steps = options.max_new_tokens;
   const std::int64_t rows = batch * num_samples;
+  // The last draw needs no forward: the longest sequence the model reads is
+  // prompt + steps - 1 tokens. Refused before any work is done.
+  if (prompt_length + steps - 1 > model->options().max_positions())
+    RSO_THROW(DataError, "a prompt of " + std::to_string(prompt_length) + " tokens and " + std::to_string(steps) +
+                             " new tokens exceed max_positions " + std::to_string(model->options().max_positions()));
   ids = ids.to(device);
   prompt_mask = prompt_mask.to(device);
 

@@ -56,8 +56,11 @@ struct Record {
   std::vector<std::int64_t> prompt, chosen, rejected;
 };
 
+// `max_prompt_tokens`: the longest prompt the policy can continue by
+// sample.max_new_tokens tokens; longer ones are refused here, naming their
+// line, rather than when their block comes up.
 std::vector<Record> read_records(const std::string& path, bool pairs, const text::Tokenizer* tokenizer,
-                                 std::int64_t vocab_size) {
+                                 std::int64_t vocab_size, std::int64_t max_prompt_tokens) {
   std::vector<Record> records;
   JsonlReader reader(path);
   while (reader.next()) {
@@ -69,6 +72,9 @@ std::vector<Record> read_records(const std::string& path, bool pairs, const text
     } else {
       r.prompt = text::record_tokens(record, "prompt", tokenizer, vocab_size);
       if (r.prompt.empty()) record.fail("prompt", "empty");
+      if (static_cast<std::int64_t>(r.prompt.size()) > max_prompt_tokens)
+        record.fail("prompt", std::to_string(r.prompt.size()) + " tokens; with sample.max_new_tokens the policy's " +
+                                  "max_positions allows at most " + std::to_string(max_prompt_tokens));
     }
     records.push_back(std::move(r));
   }
@@ -332,9 +338,14 @@ bool run_sample_stage(DistContext& context, const Config& config, const SampleSt
     (*reward)->to(context.device(), context.compute_dtype());
     (*reward)->eval();
   }
+  const std::int64_t max_prompt_tokens = policy->options().max_positions() - config.sample.max_new_tokens + 1;
+  if (!direct && max_prompt_tokens < 1)
+    RSO_THROW(ConfigError, "sample.max_new_tokens " + std::to_string(config.sample.max_new_tokens) +
+                               " leaves no room for a prompt within the policy's max_positions " +
+                               std::to_string(policy->options().max_positions()));
   const std::vector<Record> records = context.agree([&] {
     return read_records(direct ? paths.human_pairs : paths.prompts, direct, tokenizer.get(),
-                        policy->options().vocab_size());
+                        policy->options().vocab_size(), max_prompt_tokens);
   });
   const auto total = static_cast<std::int64_t>(records.size());
   const std::int64_t block_size = config.sample.block_size;
@@ -399,6 +410,14 @@ bool run_sample_stage(DistContext& context, const Config& config, const SampleSt
   // round's statistics, and rank 0's manifest writes.
   enum Phase : std::size_t { generate, write, exchange, manifest_write };
   PhaseTimes phases({"generate_and_score", "write_blocks", "wait_and_exchange", "manifest"});
+  // The manifest is what a restart trusts, and each rewrite lists every
+  // finished block, so a rewrite per round would cost O(blocks²) over the
+  // stage. Rank 0 rewrites it after a round only once the time since the
+  // last rewrite is 20 times what that one took: at most 5% of the wall time
+  // goes to it, and a crash redoes at most that interval's blocks (whose
+  // files come out the same). A stop and the end always write it.
+  auto last_manifest_write = std::chrono::steady_clock::now();
+  double manifest_write_seconds = 0;
   for (std::size_t round = 0; round * size < todo.size(); ++round) {
     if (limits.max_blocks >= 0 && done_now >= limits.max_blocks) break;
     const std::size_t slot = round * size + static_cast<std::size_t>(context.rank());
@@ -448,7 +467,13 @@ bool run_sample_stage(DistContext& context, const Config& config, const SampleSt
     }
     phases.time(manifest_write, [&] {
       context.agree([&] {
-        if (context.is_root()) write_file_atomic(manifest_path, manifest.dump(1) + "\n");
+        const auto before = std::chrono::steady_clock::now();
+        if (!context.is_root() ||
+            std::chrono::duration<double>(before - last_manifest_write).count() < 20 * manifest_write_seconds)
+          return;
+        write_file_atomic(manifest_path, manifest.dump(1) + "\n");
+        last_manifest_write = std::chrono::steady_clock::now();
+        manifest_write_seconds = std::chrono::duration<double>(last_manifest_write - before).count();
       });
     });
     const auto now = std::chrono::steady_clock::now();

@@ -290,6 +290,15 @@ run "$rso" sample --run-dir "$work/missing" "${sample_flags[@]}" --set sample.re
 check "sample without its reward model exits 4" status_is 4
 run "$rso" sample --run-dir "$work/wrong" "${sample_flags[@]}" --set sample.reward_model="$work/model.h5"
 check "sample with a policy as reward model exits 3" status_is 3
+# The test policy holds 128 positions; its prompts have 3 tokens.
+run "$rso" sample --run-dir "$work/long" "${sample_flags[@]}" --set sample.reward_model="$work/ranker.h5" \
+  --set sample.max_new_tokens=127
+check "sample: prompts too long for max_new_tokens exit 3" status_is 3
+check "sample: names the first such prompt's line" stderr_has "prompts.jsonl:1: field \"prompt\": 3 tokens"
+run "$rso" sample --run-dir "$work/long" "${sample_flags[@]}" --set sample.reward_model="$work/ranker.h5" \
+  --set sample.max_new_tokens=129
+check "sample: max_new_tokens without room for a prompt exits 2" status_is 2
+check "sample: says max_new_tokens leaves no room" stderr_has "leaves no room for a prompt"
 
 # --- train: preference optimisation on the sampled pairs --------------------------------
 train_flags=(--set train.policy="$work/model.h5" --set train.steps=25 --set train.micro_batch=2

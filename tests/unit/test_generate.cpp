@@ -136,10 +136,25 @@ TEST(Generate, FixedShapesAgreeWithTheDynamicLoop) {
   }
 }
 
+// A generation longer than the model's positions is a data error before any
+// work, in every mode; one that just fits runs.
+TEST(Generate, TooLongGenerationsAreRefusedUpFront) {
+  Transformer model = small_model(at::kFloat);  // max_positions 64; the longest prompt has 6 tokens
+  for (const auto decode : {DecodeMode::dynamic, DecodeMode::fixed}) {
+    SamplingOptions options;
+    options.decode = decode;
+    options.max_new_tokens = 60;
+    EXPECT_THROW(generate(model, kPrompts, 2, options, 1), DataError);
+    options.max_new_tokens = 59;
+    EXPECT_EQ(generate(model, kPrompts, 2, options, 1)[2][1].tokens.size(), 59u);
+  }
+}
+
 // Graph replay is refused clearly where it cannot run.
 TEST(Generate, GraphDecodingNeedsACudaModel) {
   Transformer model = small_model(at::kFloat);
   SamplingOptions options;
+  options.max_new_tokens = 8;
   options.decode = DecodeMode::graph;
   EXPECT_THROW(generate(model, kPrompts, 2, options, 1), UsageError);
 }
