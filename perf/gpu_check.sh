@@ -6,7 +6,7 @@
 #
 #   perf/gpu_check.sh [RESULT_DIR]     (RESULT_DIR: $OUT if set, else build-gpu/results)
 #
-# RESULT_DIR receives summary.txt, sampling.md, training.md, gpu.json and
+# RESULT_DIR receives summary.txt, sampling.md, training.md, reward.md, gpu.json and
 # every log in gpu-logs.tar.gz.
 #
 # What it expects on the host: CUDA LibTorch 2.x in the python3 on PATH
@@ -85,7 +85,7 @@ note "configure: exit $configure_status ($((SECONDS - start)) s)"
 grep -E "RSO_WITH_(CUDA|NCCL)|LibTorch|Boost" "$logs/configure.log" | tee -a "$summary"
 if [ $configure_status -ne 0 ]; then tail -40 "$logs/configure.log"; exit 1; fi
 start=$SECONDS
-targets=(rso rso-spm rso_gpu_tests bench_generate bench_train bench_allreduce)
+targets=(rso rso-spm rso_gpu_tests bench_generate bench_train bench_reward bench_allreduce)
 timeout $(limit 330) cmake --build "$build" --target "${targets[@]}" -- -k 0 >"$logs/build.log" 2>&1
 build_status=$?
 note "build: exit $build_status ($((SECONDS - start)) s)"
@@ -135,6 +135,17 @@ fi
 timeout $(limit 240) python3 perf/peer_gpu.py train --pairs 32 --prompt-len 256 --response-len 256 --steps 10 \
   >>"$logs/training.md" 2>>"$logs/peer.err"
 note "peer train: exit $?"
+{
+  echo "| implementation | preset | params | device | sequences | tokens each | batch | threads | s | sequences/s | tokens/s |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+} >"$logs/reward.md"
+if ran bench_reward; then
+  timeout $(limit 90) "$build/perf/bench_reward" --preset bench --sequences 512 --batch 64 --length 256 --device cuda \
+    --dtype bfloat16 --repeats 3 >>"$logs/reward.md" 2>>"$logs/bench.err"
+  note "bench_reward: exit $?"
+fi
+timeout $(limit 120) python3 perf/peer_gpu.py reward --sequences 512 --batch 64 --length 256 >>"$logs/reward.md" 2>>"$logs/peer.err"
+note "peer reward: exit $?"
 if ran bench_allreduce; then
   timeout $(limit 60) "$build/perf/bench_allreduce" --min-bytes 1048576 --max-bytes 268435456 >"$logs/allreduce.md" 2>&1
   note "bench_allreduce (1 rank, NCCL): exit $?"
@@ -196,5 +207,5 @@ EOF
 cp "$logs/gpu.json" perf/results/gpu.json 2>/dev/null
 
 echo
-cat "$logs/sampling.md" "$logs/sampling-rows.md" "$logs/training.md"
+cat "$logs/sampling.md" "$logs/sampling-rows.md" "$logs/training.md" "$logs/reward.md"
 [ -f "$logs/allreduce.md" ] && tail -4 "$logs/allreduce.md"

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""GPU peer of bench_generate and bench_train: Hugging Face transformers
-(LlamaForCausalLM, SDPA attention) on the benchmark model, random weights.
+"""GPU peer of bench_generate, bench_train and bench_reward: Hugging Face transformers
+(LlamaForCausalLM, LlamaForSequenceClassification; SDPA attention) on the benchmark
+model, random weights.
 
     python3 perf/peer_gpu.py generate --prompts 8 --candidates 64 --prompt-len 128 --new-tokens 128
     python3 perf/peer_gpu.py train --pairs 32 --prompt-len 256 --response-len 256
+    python3 perf/peer_gpu.py reward --sequences 512 --batch 64 --length 256
 
 generate: `model.generate` with sampling (temperature 0.7, top-k 40), no EOS
 (every candidate gets all new tokens), bf16 weights, once with the default
@@ -13,7 +15,11 @@ the median of --repeats timed calls after one untimed call.
 train: one DPO (sigmoid-norm) step as TRL runs it: chosen and rejected in one
 concatenated forward, log-probs of the response tokens only (logits_to_keep),
 reference log-probs given, backward, fused AdamW over float32 weights, bf16
-autocast. Prints the rows bench_generate / bench_train print.
+autocast.
+
+reward: one score per sequence (LlamaForSequenceClassification, one label, bf16,
+no padding), in batches, under inference mode. Prints the rows bench_generate /
+bench_train / bench_reward print.
 """
 import argparse
 import statistics
@@ -118,9 +124,38 @@ def run_train(a):
           f"| {100 * flops / seconds / peak:.1f}% of {peak / 1e12:.0f} |", flush=True)
 
 
+def run_reward(a):
+    """Scores --sequences sequences of --length tokens in batches of --batch with
+    LlamaForSequenceClassification (one label), bf16, no padding."""
+    from transformers import LlamaForSequenceClassification
+    config = LlamaConfig(vocab_size=32000, hidden_size=768, intermediate_size=2048, num_hidden_layers=12,
+                         num_attention_heads=12, num_key_value_heads=12, max_position_embeddings=a.length,
+                         tie_word_embeddings=False, num_labels=1, pad_token_id=0)
+    config._attn_implementation = "sdpa"
+    torch.manual_seed(0)
+    model = LlamaForSequenceClassification(config).to("cuda", torch.bfloat16).eval()
+    params = sum(p.numel() for p in model.parameters())
+    ids = torch.randint(1, 32000, (a.sequences, a.length), device="cuda")
+    mask = torch.ones_like(ids)
+
+    def score_all():
+        return torch.cat([model(input_ids=ids[i:i + a.batch], attention_mask=mask[i:i + a.batch]).logits[:, 0]
+                          for i in range(0, a.sequences, a.batch)])
+
+    with torch.inference_mode():
+        score_all()  # untimed
+        seconds, _ = timed(score_all, a.repeats)
+    print(f"| transformers {transformers.__version__} (torch {torch.__version__}, LlamaForSequenceClassification) "
+          f"| bench | {params / 1e6:.1f}M | cuda bfloat16 | {a.sequences} | {a.length} | {a.batch} | - | {seconds:.3f} "
+          f"| {a.sequences / seconds:.0f} | {a.sequences * a.length / seconds:.0f} |", flush=True)
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("what", choices=["generate", "train"])
+    p.add_argument("what", choices=["generate", "train", "reward"])
+    p.add_argument("--sequences", type=int, default=512)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--length", type=int, default=256)
     p.add_argument("--prompts", type=int, default=8)
     p.add_argument("--candidates", type=int, default=64)
     p.add_argument("--prompt-len", type=int, default=128)
@@ -131,7 +166,7 @@ def main():
     p.add_argument("--repeats", type=int, default=3)
     a = p.parse_args()
     torch.backends.cuda.matmul.allow_tf32 = False
-    run_generate(a) if a.what == "generate" else run_train(a)
+    {"generate": run_generate, "train": run_train, "reward": run_reward}[a.what](a)
 
 
 if __name__ == "__main__":
