@@ -24,42 +24,42 @@ GradientSynchronizer::GradientSynchronizer(const DistContext& context, std::vect
     buckets_.back().push_back(i);
     bytes += size;
   }
-  // One flat buffer per bucket for the life of the synchroniser: a fresh one
-  // per step would be new memory for every allreduce (page faults here and
-  // in the MPI library's registration of the buffer).
+  // One flat buffer per bucket for the life of the synchroniser, and the
+  // parameters' gradients made views of it: no fresh gradient memory per
+  // step (page faults here and in the MPI library's registration of the
+  // buffer) and no copies into and out of the buckets.
+  at::NoGradGuard no_grad;
+  views_.resize(parameters_.size());
   for (const auto& bucket : buckets_) {
     std::int64_t numel = 0;
     for (std::size_t i : bucket) numel += parameters_[i].numel();
     flats_.push_back(at::zeros({numel}, parameters_[bucket.front()].options().requires_grad(false)));
+    std::int64_t offset = 0;
+    for (std::size_t i : bucket) {
+      at::Tensor& p = parameters_[i];
+      views_[i] = flats_.back().narrow(0, offset, p.numel()).view_as(p);
+      if (p.grad().defined()) views_[i].copy_(p.grad());
+      p.mutable_grad() = views_[i];
+      offset += p.numel();
+    }
   }
 }
 
 void GradientSynchronizer::average() {
   at::NoGradGuard no_grad;
-  if (context_.size() == 1) {
-    // One rank's gradients are their own mean; only the zeros are due.
-    for (at::Tensor& p : parameters_)
-      if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);
-    return;
+  // Gradients that are no longer their bucket's views (reset or replaced
+  // since) are copied in, and the views become the gradients again.
+  for (std::size_t i = 0; i < parameters_.size(); ++i) {
+    at::Tensor& p = parameters_[i];
+    if (p.grad().defined() && p.grad().is_same(views_[i])) continue;
+    if (p.grad().defined())
+      views_[i].copy_(p.grad());
+    else
+      views_[i].zero_();
+    p.mutable_grad() = views_[i];
   }
-  for (std::size_t b = 0; b < buckets_.size(); ++b) {
-    const auto& bucket = buckets_[b];
-    at::Tensor& flat = flats_[b];
-    std::int64_t filled = 0;
-    for (std::size_t i : bucket) {
-      at::Tensor& p = parameters_[i];
-      if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);
-      flat.narrow(0, filled, p.numel()).copy_(p.grad().reshape({-1}));
-      filled += p.numel();
-    }
-    context_.allreduce_(flat, ReduceOp::average);
-    std::int64_t offset = 0;
-    for (std::size_t i : bucket) {
-      at::Tensor& grad = parameters_[i].mutable_grad();
-      grad.copy_(flat.narrow(0, offset, grad.numel()).view_as(grad));
-      offset += grad.numel();
-    }
-  }
+  if (context_.size() > 1)
+    for (at::Tensor& flat : flats_) context_.allreduce_(flat, ReduceOp::average);
 }
 
 double gradient_norm(const std::vector<at::Tensor>& parameters) {

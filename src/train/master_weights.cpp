@@ -23,9 +23,14 @@ std::vector<at::Tensor> MasterWeights::master_tensors() const {
 }
 
 void MasterWeights::zero_gradients() {
-  for (auto& p : model_) p.tensor.mutable_grad() = at::Tensor();
+  // The masters' gradients are zeroed in place: they may be views into the
+  // gradient synchroniser's buckets. The bf16 model's are dropped (collected
+  // into the masters after every micro-batch).
+  at::NoGradGuard no_grad;
+  for (auto& p : masters_)
+    if (p.tensor.grad().defined()) p.tensor.mutable_grad().zero_();
   if (separate_)
-    for (auto& p : masters_) p.tensor.mutable_grad() = at::Tensor();
+    for (auto& p : model_) p.tensor.mutable_grad() = at::Tensor();
 }
 
 void MasterWeights::collect_gradients() {

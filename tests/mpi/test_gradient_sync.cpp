@@ -34,7 +34,10 @@ struct Net {
   }
 };
 
-TEST(GradientSync, RanksAreAccumulationSteps) {
+// zero_in_place: gradients zeroed in place, so backward accumulates into
+// the synchroniser's buckets (nothing copied); otherwise reset, so that each
+// step's fresh gradients are copied in.
+void expect_ranks_are_accumulation_steps(bool zero_in_place) {
   const int world = dist().size();
   // Data parallel: rank r takes micro-batch r; a tiny bucket size forces
   // several buckets.
@@ -45,10 +48,18 @@ TEST(GradientSync, RanksAreAccumulationSteps) {
   // One process: accumulate the W micro-batches, each loss scaled by 1/W.
   Net serial;
   auto serial_optimizer = make_adamw({{"w1", serial.w1}, {"b1", serial.b1}, {"w2", serial.w2}});
+  const void* bucket_memory = parallel.w1.grad().data_ptr();  // the synchroniser set it up
   for (int step = 0; step < 3; ++step) {
-    for (auto& p : parallel.parameters()) p.mutable_grad() = at::Tensor();
+    for (auto& p : parallel.parameters()) {
+      if (zero_in_place)
+        p.mutable_grad().zero_();
+      else
+        p.mutable_grad() = at::Tensor();
+    }
     parallel.loss(step * world + dist().rank()).backward();
     sync.average();
+    // Either way the averaged gradients live in the buckets afterwards.
+    EXPECT_EQ(parallel.w1.grad().data_ptr(), bucket_memory);
     parallel_optimizer->step(0.01);
 
     for (auto& p : serial.parameters()) p.mutable_grad() = at::Tensor();
@@ -60,6 +71,9 @@ TEST(GradientSync, RanksAreAccumulationSteps) {
     EXPECT_LT((parallel.parameters()[i] - serial.parameters()[i]).abs().max().item<double>(), 1e-12);
   EXPECT_NEAR(gradient_norm(parallel.parameters()), gradient_norm(serial.parameters()), 1e-12);
 }
+
+TEST(GradientSync, RanksAreAccumulationStepsWithGradientsInTheBuckets) { expect_ranks_are_accumulation_steps(true); }
+TEST(GradientSync, RanksAreAccumulationStepsWithFreshGradients) { expect_ranks_are_accumulation_steps(false); }
 
 }  // namespace
 }  // namespace rso::train

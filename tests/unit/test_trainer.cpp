@@ -60,8 +60,15 @@ TEST(MasterWeights, GradientsOfMicroBatchesAddUpInFloat32) {
   EXPECT_EQ(grad.scalar_type(), at::kFloat);
   EXPECT_DOUBLE_EQ(grad[0].item<double>(), 1.5);
   EXPECT_DOUBLE_EQ(grad[1].item<double>(), 3.25);
+  // A new step zeroes the masters' gradients in place (they may be views into
+  // the gradient synchroniser's buckets) and drops the model's.
+  const void* storage = grad.data_ptr();
   weights.zero_gradients();
-  EXPECT_FALSE(weights.masters()[0].tensor.grad().defined());
+  const at::Tensor zeroed = weights.masters()[0].tensor.grad();
+  ASSERT_TRUE(zeroed.defined());
+  EXPECT_EQ(zeroed.data_ptr(), storage);
+  EXPECT_EQ(zeroed.abs().sum().item<double>(), 0.0);
+  EXPECT_FALSE(w.grad().defined());
 }
 
 // P counted by hand: per layer q, o (d x d), k, v (d x kv·hd), gate, up, down

@@ -1,8 +1,11 @@
-// Data-parallel gradient averaging: gradients are copied into flat buckets
-// of about `bucket_bytes`, each bucket is averaged over the ranks with one
-// collective (NCCL on GPUs, MPI otherwise, as DistContext chose), and the
-// averages are copied back. Every rank must hold the same parameters in the
-// same order; a parameter without a gradient contributes zeros.
+// Data-parallel gradient averaging in flat buckets of about `bucket_bytes`,
+// each averaged over the ranks with one collective (NCCL on GPUs, MPI
+// otherwise, as DistContext chose). The parameters' gradients are views into
+// the buckets from the start, so backward accumulates into them and nothing
+// is copied; zero them in place (`grad.zero_()`), not by resetting them. A
+// gradient that was replaced anyway is copied in and out. Every rank must
+// hold the same parameters in the same order; a parameter without a gradient
+// contributes zeros.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -28,7 +31,8 @@ class GradientSynchronizer {
   const DistContext& context_;
   std::vector<at::Tensor> parameters_;
   std::vector<std::vector<std::size_t>> buckets_;  // parameter indices, grouped by dtype and size
-  std::vector<at::Tensor> flats_;                   // one reused flat buffer per bucket
+  std::vector<at::Tensor> flats_;                   // one flat buffer per bucket, for the synchroniser's life
+  std::vector<at::Tensor> views_;                   // per parameter: its gradient's place in its bucket
 };
 
 // The global L2 norm of the gradients (after averaging: the same on every rank).

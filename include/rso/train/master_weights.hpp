@@ -27,7 +27,8 @@ class MasterWeights {
   const std::vector<NamedParameter>& masters() const { return masters_; }
   std::vector<at::Tensor> master_tensors() const;
 
-  // Start of a step: no gradients anywhere.
+  // Start of a step: the masters' gradients zero (in place), none on a
+  // separate bf16 model.
   void zero_gradients();
   // After a micro-batch's backward: the model's gradients are added to the
   // masters' and cleared.
