@@ -26,7 +26,7 @@ logs=$build/logs
 rm -rf "$logs"
 mkdir -p "$logs" "$results" perf/results
 pack() {
-  cp "$logs"/summary.txt "$logs"/sampling.md "$logs"/training.md "$logs"/gpu.json "$results"/ 2>/dev/null
+  cp "$logs"/summary.txt "$logs"/sampling.md "$logs"/training.md "$logs"/reward.md "$logs"/gpu.json "$results"/ 2>/dev/null
   tar -czf "$results/gpu-logs.tar.gz" -C "$logs" .
 }
 trap pack EXIT
@@ -135,17 +135,6 @@ fi
 timeout $(limit 240) python3 perf/peer_gpu.py train --pairs 32 --prompt-len 256 --response-len 256 --steps 10 \
   >>"$logs/training.md" 2>>"$logs/peer.err"
 note "peer train: exit $?"
-{
-  echo "| implementation | preset | params | device | sequences | tokens each | batch | threads | s | sequences/s | tokens/s |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|"
-} >"$logs/reward.md"
-if ran bench_reward; then
-  timeout $(limit 90) "$build/perf/bench_reward" --preset bench --sequences 512 --batch 64 --length 256 --device cuda \
-    --dtype bfloat16 --repeats 3 >>"$logs/reward.md" 2>>"$logs/bench.err"
-  note "bench_reward: exit $?"
-fi
-timeout $(limit 120) python3 perf/peer_gpu.py reward --sequences 512 --batch 64 --length 256 >>"$logs/reward.md" 2>>"$logs/peer.err"
-note "peer reward: exit $?"
 if ran bench_allreduce; then
   timeout $(limit 60) "$build/perf/bench_allreduce" --min-bytes 1048576 --max-bytes 268435456 >"$logs/allreduce.md" 2>&1
   note "bench_allreduce (1 rank, NCCL): exit $?"
@@ -171,6 +160,24 @@ if ran rso && [ -d .deps/fortunes ] && [ -f data/npm/vader-sentiment-1.1.3/vader
   cp "$build/pipeline-1/report.json" "$logs/pipeline-report.json" 2>/dev/null
 else
   note "pipeline skipped (no rso binary, or no .deps/fortunes / data/npm)"
+fi
+
+# --- reward scoring, rso and the peer, with the time that is left ----------------------------
+{
+  echo "| implementation | preset | params | device | sequences | tokens each | batch | threads | s | sequences/s | tokens/s |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+} >"$logs/reward.md"
+if time_left 90; then
+  if ran bench_reward; then
+    timeout $(limit 90) "$build/perf/bench_reward" --preset bench --sequences 512 --batch 64 --length 256 --device cuda \
+      --dtype bfloat16 --repeats 3 >>"$logs/reward.md" 2>>"$logs/bench.err"
+    note "bench_reward: exit $?"
+  fi
+  timeout $(limit 120) python3 perf/peer_gpu.py reward --sequences 512 --batch 64 --length 256 >>"$logs/reward.md" \
+    2>>"$logs/peer.err"
+  note "peer reward: exit $?"
+else
+  note "reward scoring skipped: past the deadline"
 fi
 
 # --- perf/results/gpu.json from the rows above ------------------------------------------------------
