@@ -31,8 +31,10 @@ struct PromptRecord {
 // Reads and checks every record. All ranks read the whole file, so they
 // all see the same errors and the same count before sharding. Text prompts
 // go through `tokenizer` (nullptr when there is none).
+// `max_prompt_tokens`: the longest prompt the model can continue by
+// --max-new-tokens tokens; longer ones are refused with their line.
 std::vector<PromptRecord> read_prompts(const std::string& path, std::int64_t vocab_size,
-                                       const text::Tokenizer* tokenizer) {
+                                       const text::Tokenizer* tokenizer, std::int64_t max_prompt_tokens) {
   std::vector<PromptRecord> all;
   JsonlReader reader(path);
   while (reader.next()) {
@@ -64,7 +66,11 @@ std::vector<PromptRecord> read_prompts(const std::string& path, std::int64_t voc
     } else {
       record.fail("prompt", "missing (give \"prompt\" text or \"prompt_ids\")");
     }
-    if (prompt.tokens.empty()) record.fail(record.has("prompt") ? "prompt" : "prompt_ids", "empty");
+    const std::string field = record.has("prompt") ? "prompt" : "prompt_ids";
+    if (prompt.tokens.empty()) record.fail(field, "empty");
+    if (static_cast<std::int64_t>(prompt.tokens.size()) > max_prompt_tokens)
+      record.fail(field, std::to_string(prompt.tokens.size()) + " tokens; with --max-new-tokens the model's " +
+                             "max_positions allows at most " + std::to_string(max_prompt_tokens));
     all.push_back(std::move(prompt));
   }
   return all;
@@ -101,8 +107,14 @@ int run_generate(DistContext& context, const GenerateOptions& options) {
     return stored ? text::make_tokenizer(*stored) : nullptr;
   });
   sampling.eos_id = options.eos_id.value_or(tokenizer ? tokenizer->eos_id() : -1);
-  const std::vector<PromptRecord> all = context.agree(
-      [&] { return read_prompts(options.input, policy->options().vocab_size(), tokenizer.get()); });
+  const std::int64_t max_prompt_tokens = policy->options().max_positions() - sampling.max_new_tokens + 1;
+  if (max_prompt_tokens < 1)
+    RSO_THROW(UsageError, "--max-new-tokens " + std::to_string(sampling.max_new_tokens) +
+                              " leaves no room for a prompt within the model's max_positions " +
+                              std::to_string(policy->options().max_positions()));
+  const std::vector<PromptRecord> all = context.agree([&] {
+    return read_prompts(options.input, policy->options().vocab_size(), tokenizer.get(), max_prompt_tokens);
+  });
   // Contiguous shards by global line index; the index keys the random streams.
   const std::uint64_t total = all.size();
   const ShardRange range = shard_range(total, context.rank(), context.size());

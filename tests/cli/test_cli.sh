@@ -173,6 +173,13 @@ check "generate: fixed-shape decoding draws the same tokens" cmp -s "$work/token
 run "$rso" generate --model "$work/model.h5" --in "$work/prompts.jsonl" --out "$work/x.jsonl" --set dist.decode=graph
 check "generate: graph decoding on a CPU exits 2" status_is 2
 check "generate: says graphs need CUDA" stderr_has "CUDA graphs need"
+# The test model holds 128 positions; these prompts have 3 tokens.
+run "$rso" generate --model "$work/model.h5" --in "$work/prompts.jsonl" --out "$work/x.jsonl" --max-new-tokens 127
+check "generate: prompts too long for --max-new-tokens exit 3" status_is 3
+check "generate: names the first such prompt's line" stderr_has "prompts.jsonl:1: field \"prompt_ids\": 3 tokens"
+run "$rso" generate --model "$work/model.h5" --in "$work/prompts.jsonl" --out "$work/x.jsonl" --max-new-tokens 129
+check "generate: --max-new-tokens without room for a prompt exits 2" status_is 2
+check "generate: no output on these errors" [ ! -e "$work/x.jsonl" ]
 
 printf '{"id": 1, "prompt_ids": [1, 2]}\n{"id": 2, "prompt_ids": [3, 99]}\n' >"$work/bad-prompts.jsonl"
 run mpi 2 "$rso" generate --model "$work/model.h5" --in "$work/bad-prompts.jsonl" --out "$work/x.jsonl"
