@@ -6,6 +6,7 @@
 #include <boost/mpi/collectives.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -169,6 +170,26 @@ nlohmann::ordered_json run_evaluation(DistContext& context, const Config& config
     std::string id, text;
     std::vector<std::int64_t> tokens;
   };
+  // Each prompt is read with a response of up to sample.max_new_tokens
+  // tokens by both policies (the log-ratio) and by the reward model (with
+  // the other policy's response too, for a ranking model): longer prompts
+  // are refused with their line before any sampling.
+  const std::int64_t new_tokens = config.sample.max_new_tokens;
+  std::int64_t max_prompt_tokens = std::min(policy->options().max_positions(), reference->options().max_positions()) - new_tokens;
+  std::string limit_reason = "the policies' max_positions " +
+                             std::to_string(std::min(policy->options().max_positions(), reference->options().max_positions()));
+  const std::int64_t scorable =
+      model::longest_scorable_prompt(reward->options(), head.kind == "ranking", head.separators, new_tokens);
+  if (scorable < max_prompt_tokens) {
+    max_prompt_tokens = scorable;
+    limit_reason = "the reward model's max_positions " + std::to_string(reward->options().max_positions());
+  }
+  limit_reason += " with responses of up to sample.max_new_tokens " + std::to_string(new_tokens) + " tokens";
+  if (max_prompt_tokens < 1)
+    context.agree([&] {
+      RSO_THROW(ConfigError, "sample.max_new_tokens " + std::to_string(new_tokens) + " leaves no room for a prompt (" +
+                                 limit_reason + ")");
+    });
   const std::vector<Prompt> prompts = context.agree([&] {
     std::vector<Prompt> out;
     JsonlReader reader(prompts_path);
@@ -178,6 +199,10 @@ nlohmann::ordered_json run_evaluation(DistContext& context, const Config& config
       p.id = record.has("id") ? record.string("id") : std::to_string(out.size());
       p.text = record.string("prompt");
       p.tokens = tokenizer->encode(p.text);
+      if (p.tokens.empty()) record.fail("prompt", "empty");
+      if (static_cast<std::int64_t>(p.tokens.size()) > max_prompt_tokens)
+        record.fail("prompt", std::to_string(p.tokens.size()) + " tokens; " + limit_reason + " allows at most " +
+                                  std::to_string(max_prompt_tokens));
       out.push_back(std::move(p));
     }
     if (out.empty()) RSO_THROW(DataError, prompts_path + " holds no prompts");

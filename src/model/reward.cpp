@@ -71,4 +71,11 @@ at::Tensor reward_from_ranking(RewardModel& ranker, const std::vector<std::vecto
   return ranker->forward(ids.to(device), mask.to(device));
 }
 
+std::int64_t longest_scorable_prompt(const TransformerOptions& options, bool ranking,
+                                     const RankingSeparators& separators, std::int64_t response_tokens) {
+  if (!ranking) return options.max_positions() - response_tokens;
+  const auto separator_tokens = static_cast<std::int64_t>(separators.before_first.size() + separators.before_second.size());
+  return options.max_positions() - 2 * response_tokens - separator_tokens;
+}
+
 }  // namespace rso::model

@@ -56,11 +56,41 @@ struct Record {
   std::vector<std::int64_t> prompt, chosen, rejected;
 };
 
-// `max_prompt_tokens`: the longest prompt the policy can continue by
-// sample.max_new_tokens tokens; longer ones are refused here, naming their
-// line, rather than when their block comes up.
+// The longest prompt the stage can take, and which model's max_positions
+// sets it; for given pairs, the longest pair.
+struct PromptLimit {
+  std::int64_t tokens = 0;
+  std::string reason;
+};
+
+// Every prompt is read with a response of up to sample.max_new_tokens tokens
+// by the policy (the pair's π_sft log-probs, and training later) and by the
+// reward model (with one response, or two and the separators for a ranking
+// model). Given pairs are read whole by the policy.
+PromptLimit prompt_limit(const Config& config, bool direct, const model::Transformer& policy,
+                         const model::RewardModel* reward, const model::RewardHead& head) {
+  const std::int64_t positions = policy->options().max_positions();
+  if (direct) return {positions, "the policy's max_positions " + std::to_string(positions)};
+  const std::int64_t new_tokens = config.sample.max_new_tokens;
+  PromptLimit limit{positions - new_tokens, "the policy's max_positions " + std::to_string(positions) +
+                                                " with responses of up to sample.max_new_tokens " +
+                                                std::to_string(new_tokens) + " tokens"};
+  if (reward) {
+    const bool ranking = head.kind == "ranking";
+    const std::int64_t scorable = model::longest_scorable_prompt((*reward)->options(), ranking, head.separators, new_tokens);
+    if (scorable < limit.tokens)
+      limit = {scorable, "the reward model's max_positions " + std::to_string((*reward)->options().max_positions()) +
+                             (ranking ? " with two responses of" : " with responses of") +
+                             " up to sample.max_new_tokens " + std::to_string(new_tokens) + " tokens" +
+                             (ranking ? " and the separators" : "")};
+  }
+  return limit;
+}
+
+// Records that do not fit `limit` are refused here, naming their line,
+// rather than when their block comes up.
 std::vector<Record> read_records(const std::string& path, bool pairs, const text::Tokenizer* tokenizer,
-                                 std::int64_t vocab_size, std::int64_t max_prompt_tokens) {
+                                 std::int64_t vocab_size, const PromptLimit& limit) {
   std::vector<Record> records;
   JsonlReader reader(path);
   while (reader.next()) {
@@ -69,12 +99,18 @@ std::vector<Record> read_records(const std::string& path, bool pairs, const text
     if (pairs) {
       text::PairTokens pair = text::record_pair_tokens(record, tokenizer, vocab_size);
       r = {std::move(pair.prompt), std::move(pair.chosen), std::move(pair.rejected)};
+      const bool chosen_longer = r.chosen.size() >= r.rejected.size();
+      const auto length = static_cast<std::int64_t>(r.prompt.size() + std::max(r.chosen.size(), r.rejected.size()));
+      if (length > limit.tokens)
+        record.fail(chosen_longer ? "chosen" : "rejected",
+                    "the prompt and this response are " + std::to_string(length) + " tokens; " + limit.reason +
+                        " allows at most " + std::to_string(limit.tokens));
     } else {
       r.prompt = text::record_tokens(record, "prompt", tokenizer, vocab_size);
       if (r.prompt.empty()) record.fail("prompt", "empty");
-      if (static_cast<std::int64_t>(r.prompt.size()) > max_prompt_tokens)
-        record.fail("prompt", std::to_string(r.prompt.size()) + " tokens; with sample.max_new_tokens the policy's " +
-                                  "max_positions allows at most " + std::to_string(max_prompt_tokens));
+      if (static_cast<std::int64_t>(r.prompt.size()) > limit.tokens)
+        record.fail("prompt", std::to_string(r.prompt.size()) + " tokens; " + limit.reason + " allows at most " +
+                                  std::to_string(limit.tokens));
     }
     records.push_back(std::move(r));
   }
@@ -338,14 +374,13 @@ bool run_sample_stage(DistContext& context, const Config& config, const SampleSt
     (*reward)->to(context.device(), context.compute_dtype());
     (*reward)->eval();
   }
-  const std::int64_t max_prompt_tokens = policy->options().max_positions() - config.sample.max_new_tokens + 1;
-  if (!direct && max_prompt_tokens < 1)
+  const PromptLimit limit = prompt_limit(config, direct, policy, reward ? &*reward : nullptr, head);
+  if (!direct && limit.tokens < 1)
     RSO_THROW(ConfigError, "sample.max_new_tokens " + std::to_string(config.sample.max_new_tokens) +
-                               " leaves no room for a prompt within the policy's max_positions " +
-                               std::to_string(policy->options().max_positions()));
+                               " leaves no room for a prompt (" + limit.reason + ")");
   const std::vector<Record> records = context.agree([&] {
     return read_records(direct ? paths.human_pairs : paths.prompts, direct, tokenizer.get(),
-                        policy->options().vocab_size(), max_prompt_tokens);
+                        policy->options().vocab_size(), limit);
   });
   const auto total = static_cast<std::int64_t>(records.size());
   const std::int64_t block_size = config.sample.block_size;

@@ -1,5 +1,6 @@
 #include "rso/train/preference_data.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -43,6 +44,7 @@ std::vector<PreferencePair> from_jsonl(const std::string& path, const text::Toke
     pair.prompt = std::move(tokens.prompt);
     pair.chosen = std::move(tokens.chosen);
     pair.rejected = std::move(tokens.rejected);
+    pair.line = reader.line_number();
     pairs.push_back(std::move(pair));
   }
   return pairs;
@@ -56,6 +58,23 @@ std::vector<PreferencePair> load_preference_pairs(const std::string& path, const
                                                              : from_jsonl(path, tokenizer, vocab_size);
   if (pairs.empty()) RSO_THROW(DataError, "'" + path + "' holds no preference pairs");
   return pairs;
+}
+
+void require_pairs_fit(const std::vector<PreferencePair>& pairs, const std::string& path, std::int64_t limit,
+                       const std::string& limit_reason,
+                       const std::function<std::int64_t(const PreferencePair&)>& length) {
+  for (std::size_t i = 0; i < pairs.size(); ++i) {
+    const std::int64_t tokens = length(pairs[i]);
+    if (tokens <= limit) continue;
+    const std::string where = pairs[i].line > 0 ? path + ":" + std::to_string(pairs[i].line)
+                                                : path + ": pair " + std::to_string(i + 1) + " (in block order)";
+    RSO_THROW(DataError, where + ": the pair is read as " + std::to_string(tokens) + " tokens; " + limit_reason +
+                             " allows at most " + std::to_string(limit));
+  }
+}
+
+std::int64_t prompt_and_longer_response(const PreferencePair& pair) {
+  return static_cast<std::int64_t>(pair.prompt.size() + std::max(pair.chosen.size(), pair.rejected.size()));
 }
 
 }  // namespace rso::train

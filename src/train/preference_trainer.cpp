@@ -249,8 +249,14 @@ bool run_preference_training(DistContext& context, const Config& config, const T
   policy->to(context.device(), context.compute_dtype());
   auto tokenizer_files = context.agree([&] { return model::read_model_tokenizer(policy_path); });
   const std::unique_ptr<text::Tokenizer> tokenizer = tokenizer_files ? text::make_tokenizer(*tokenizer_files) : nullptr;
-  std::vector<PreferencePair> pairs = context.agree(
-      [&] { return load_preference_pairs(pairs_path, tokenizer.get(), policy->options().vocab_size()); });
+  std::vector<PreferencePair> pairs = context.agree([&] {
+    std::vector<PreferencePair> loaded = load_preference_pairs(pairs_path, tokenizer.get(), policy->options().vocab_size());
+    // Chosen and rejected each go through the policy after the prompt.
+    const std::int64_t positions = policy->options().max_positions();
+    require_pairs_fit(loaded, pairs_path, positions, "the policy's max_positions " + std::to_string(positions),
+                      prompt_and_longer_response);
+    return loaded;
+  });
   const std::string output = tc.output.empty() ? (run / "train").string() : tc.output;
   if (needs_reference(tc.loss))
     fill_reference_logprobs(context, policy, pairs, fs::path(output) / "reference_logprobs.h5");

@@ -236,11 +236,24 @@ bool run_reward_training(DistContext& context, const Config& config, const Train
   else if (rc.kind == RewardKind::ranking)
     head.separators = context.agree([&] { return ranking_separators(rc, tokenizer.get(), vocab); });
 
-  std::vector<PreferencePair> all =
-      context.agree([&] { return load_preference_pairs(pairs_path, tokenizer.get(), vocab); });
+  // A pointwise model reads the prompt with each response, a ranking model
+  // with both responses and the separators.
+  const std::int64_t positions = model->options().max_positions();
+  const auto separator_tokens = static_cast<std::int64_t>(head.separators.before_first.size() +
+                                                          head.separators.before_second.size());
+  const auto read_length = [&](const PreferencePair& pair) {
+    if (kind != "ranking") return prompt_and_longer_response(pair);
+    return static_cast<std::int64_t>(pair.prompt.size() + pair.chosen.size() + pair.rejected.size()) + separator_tokens;
+  };
+  const auto load = [&](const std::string& path) {
+    std::vector<PreferencePair> loaded = load_preference_pairs(path, tokenizer.get(), vocab);
+    require_pairs_fit(loaded, path, positions, "the reward model's max_positions " + std::to_string(positions),
+                      read_length);
+    return loaded;
+  };
+  std::vector<PreferencePair> all = context.agree([&] { return load(pairs_path); });
   auto [train, eval] = training_and_held_out(
-      context, std::move(all), !rc.eval_pairs.empty(),
-      [&] { return load_preference_pairs(rc.eval_pairs, tokenizer.get(), vocab); }, rc.eval_fraction,
+      context, std::move(all), !rc.eval_pairs.empty(), [&] { return load(rc.eval_pairs); }, rc.eval_fraction,
       config.run.seed, Stage::reward, pairs_path);
   if (context.is_root()) spdlog::info("reward: {} model from {}", kind, init_path);
   RewardTask task(config, model, head, std::move(train), std::move(eval), std::move(tokenizer_files),

@@ -133,6 +133,17 @@ check "pipeline continued writes the report" [ -s "$work/run/report.json" ]
 run "$rso" pipeline --config "$work/run/config.yaml" --print-config
 check "the resolved config loads back" status_is 0
 check "the resolved config keeps the run directory" stdout_has "dir: $work/run"
+# A prompt the models cannot read with a full response is refused with its line, before any sampling.
+{
+  echo '{"id": "short", "prompt": "a b c"}'
+  printf '{"id": "long", "prompt": "%s"}\n' "$(printf 'word %.0s' {1..300})"
+} >"$work/long-eval.jsonl"
+run "$rso" eval --config "$work/run/config.yaml" --set eval.prompts="$work/long-eval.jsonl" \
+  --set eval.output="$work/eval-long"
+check "eval: a prompt too long for max_new_tokens exits 3" status_is 3
+check "eval: names the prompt's line" stderr_has "long-eval.jsonl:2: field \"prompt\""
+check "eval: says which limit" stderr_has "max_positions 256 with responses of up to sample.max_new_tokens 8 tokens"
+check "eval: refused before writing samples" [ ! -e "$work/eval-long/samples.jsonl" ]
 run "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/nofortunes" "${tiny[@]}" \
   --set task.fortunes="$work/absent"
 check "pipeline without the fortunes exits 4" status_is 4
@@ -297,15 +308,33 @@ run "$rso" sample --run-dir "$work/missing" "${sample_flags[@]}" --set sample.re
 check "sample without its reward model exits 4" status_is 4
 run "$rso" sample --run-dir "$work/wrong" "${sample_flags[@]}" --set sample.reward_model="$work/model.h5"
 check "sample with a policy as reward model exits 3" status_is 3
-# The test policy holds 128 positions; its prompts have 3 tokens.
-run "$rso" sample --run-dir "$work/long" "${sample_flags[@]}" --set sample.reward_model="$work/ranker.h5" \
-  --set sample.max_new_tokens=127
+# The test policy and reward models hold 128 positions; the prompts have 3 tokens.
+# The policy reads prompt + response (the pairs' π_sft log-probs): 128 - 126 = 2.
+"$make_test_model" "$work/reward-wide.h5" 6 - pointwise positions=1024
+run "$rso" sample --run-dir "$work/long" "${sample_flags[@]}" --set sample.reward_model="$work/reward-wide.h5" \
+  --set sample.max_new_tokens=126
 check "sample: prompts too long for max_new_tokens exit 3" status_is 3
-check "sample: names the first such prompt's line" stderr_has "prompts.jsonl:1: field \"prompt\": 3 tokens"
+check "sample: names the first such prompt's line" stderr_has "prompts.jsonl:1: field \"prompt\": 3 tokens; the policy's"
+run "$rso" sample --run-dir "$work/long-fits" "${sample_flags[@]}" --set sample.reward_model="$work/reward-wide.h5" \
+  --set sample.max_new_tokens=125 --set sample.num_candidates=2 --set sample.num_samples=2 --set sample.top_k=0
+check "sample: prompts that just fit run (responses of up to 125 tokens)" status_is 0
+# The ranking model reads x sep y1 sep y2: 128 - 2*62 - 2 = 2.
+run "$rso" sample --run-dir "$work/long" "${sample_flags[@]}" --set sample.reward_model="$work/ranker.h5" \
+  --set sample.max_new_tokens=62
+check "sample: prompts too long for the ranking model exit 3" status_is 3
+check "sample: says the ranking model sets the limit" \
+  stderr_has "3 tokens; the reward model's max_positions 128 with two responses of up to sample.max_new_tokens 62"
 run "$rso" sample --run-dir "$work/long" "${sample_flags[@]}" --set sample.reward_model="$work/ranker.h5" \
   --set sample.max_new_tokens=129
 check "sample: max_new_tokens without room for a prompt exits 2" status_is 2
 check "sample: says max_new_tokens leaves no room" stderr_has "leaves no room for a prompt"
+long_ids=$(printf '1,%.0s' {1..130})
+printf '{"prompt_ids": [1, 2], "chosen_ids": [3], "rejected_ids": [5]}\n{"prompt_ids": [6], "chosen_ids": [7], "rejected_ids": [%s]}\n' \
+  "${long_ids%,}" >"$work/human-long.jsonl"
+run mpi 2 "$rso" sample --run-dir "$work/direct-long" "${sample_flags[@]}" --set sample.source=direct \
+  --set sample.human_pairs="$work/human-long.jsonl"
+check "sample direct: a pair longer than the policy's context exits 3" status_is 3
+check "sample direct: names the pair's line and side" stderr_has "human-long.jsonl:2: field \"rejected\": the prompt and this response are 131 tokens"
 
 # --- train: preference optimisation on the sampled pairs --------------------------------
 train_flags=(--set train.policy="$work/model.h5" --set train.steps=25 --set train.micro_batch=2
@@ -330,6 +359,13 @@ run "$rso" train --run-dir "$work/train-jsonl" "${train_flags[@]}" --set train.p
   --set train.loss=hinge-norm --set train.optimizer=adafactor --set train.steps=3
 check "train run again reads the cached reference log-probs" stderr_has "pi_sft log-probs of 2 pairs read from"
 check "train run again computes nothing" [ "$(stderr_count "computing pi_sft")" -eq 0 ]
+run "$rso" train --run-dir "$work/train-long" "${train_flags[@]}" --set train.pairs="$work/human-long.jsonl"
+check "train: a pair longer than the policy's context exits 3" status_is 3
+check "train: names the pair's line" stderr_has "human-long.jsonl:2: the pair is read as 131 tokens; the policy's max_positions 128"
+run "$rso" reward --run-dir "$work/reward-long" --set reward.init="$work/model.h5" --set reward.pairs="$work/human-long.jsonl" \
+  --set reward.kind=pointwise --set reward.steps=1
+check "reward: a pair longer than the model's context exits 3" status_is 3
+check "reward: names the pair's line" stderr_has "human-long.jsonl:2: the pair is read as 131 tokens; the reward model's max_positions 128"
 "$make_test_model" "$work/model-other.h5" 9
 run "$rso" train --run-dir "$work/train-jsonl" "${train_flags[@]}" --set train.pairs="$work/human.jsonl" \
   --set train.loss=hinge-norm --set train.steps=3 --set train.policy="$work/model-other.h5"

@@ -70,4 +70,10 @@ at::Tensor reward_from_ranking(RewardModel& ranker, const std::vector<std::vecto
                                const std::vector<std::vector<std::int64_t>>& baselines,
                                const RankingSeparators& separators, std::int64_t pad_id);
 
+// The longest prompt whose responses of up to `response_tokens` tokens the
+// reward model can read within its max_positions: "x y" for a pointwise
+// model, "x sep_a y1 sep_b y2" for a ranking one. Below 1 when none fits.
+std::int64_t longest_scorable_prompt(const TransformerOptions& options, bool ranking,
+                                     const RankingSeparators& separators, std::int64_t response_tokens);
+
 }  // namespace rso::model
