@@ -5,10 +5,12 @@
 #include <boost/mpi/collectives.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <utility>
 #include <nlohmann/json.hpp>
 
 #include "rso/core/error.hpp"
@@ -115,6 +117,30 @@ std::vector<Record> read_records(const std::string& path, bool pairs, const text
     records.push_back(std::move(r));
   }
   return records;
+}
+
+// Every round waits for its slowest block, and a block's time grows with
+// the tokens its prompts bring: dealt in index order, one rank can draw the
+// long prompts round after round (measured: 467 against 345 prompt tokens,
+// 5.5 s against 3.8 s of compute at 2 ranks). Dealt by decreasing size, each
+// round's blocks are alike. A block's content depends only on its indices,
+// so the order changes no output.
+void deal_longest_first(std::vector<std::int64_t>& blocks, const std::vector<Record>& records, std::int64_t block_size,
+                        std::int64_t new_tokens) {
+  auto tokens = [&](std::int64_t block) {
+    std::int64_t sum = 0;
+    const auto end = std::min(static_cast<std::int64_t>(records.size()), (block + 1) * block_size);
+    for (std::int64_t i = block * block_size; i < end; ++i) {
+      const Record& r = records[static_cast<std::size_t>(i)];
+      sum += static_cast<std::int64_t>(r.prompt.size() + r.chosen.size() + r.rejected.size()) + new_tokens;
+    }
+    return sum;
+  };
+  std::vector<std::pair<std::int64_t, std::int64_t>> keyed;  // (-tokens, block): sorted, longest first, then by index
+  keyed.reserve(blocks.size());
+  for (const std::int64_t block : blocks) keyed.emplace_back(-tokens(block), block);
+  std::sort(keyed.begin(), keyed.end());
+  for (std::size_t i = 0; i < keyed.size(); ++i) blocks[i] = keyed[i].second;
 }
 
 std::string token_key(const std::vector<std::int64_t>& tokens) {
@@ -419,6 +445,7 @@ bool run_sample_stage(DistContext& context, const Config& config, const SampleSt
   std::vector<std::int64_t> todo;
   for (std::int64_t b = 0; b < num_blocks; ++b)
     if (!manifest["blocks"].contains(std::to_string(b)) || !fs::exists(output / block_file(b))) todo.push_back(b);
+  deal_longest_first(todo, records, block_size, direct ? 0 : config.sample.max_new_tokens);
   if (context.is_root()) {
     fs::create_directories(output);
     // Temporaries of a run that died mid-write: their blocks are redone.
