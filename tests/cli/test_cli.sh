@@ -290,6 +290,12 @@ run mpi 3 "$rso" sample --run-dir "$work/resumed" "${sample_flags[@]}" --set sam
 check "sample resumed on 3 ranks exits 0" status_is 0
 check "sample resumed says what was done before" stderr_has "2 done before, 2 to do"
 check "sample resumed gives the uninterrupted blocks" same_blocks "$work/sample1/sample" "$work/resumed/sample"
+# Blocks are dealt longest first: the first round on 2 ranks takes the two longest prompts.
+printf '{"prompt_ids": [%s]}\n' 1,2 1,2,3,4,5,6 1,2,3 1,2,3,4,5,6,7,8,9 1 >"$work/uneven-prompts.jsonl"
+run mpi 2 "$rso" sample --run-dir "$work/uneven" "${sample_flags[@]}" --set sample.reward_model="$work/ranker.h5" \
+  --set sample.prompts="$work/uneven-prompts.jsonl" --set sample.block_size=1 --max-blocks 1
+check "sample: the first round takes the longest prompts" \
+  [ "$(cd "$work/uneven/sample" && echo block-*.h5)" = "block-000001.h5 block-000003.h5" ]
 run "$rso" sample --run-dir "$work/resumed" "${sample_flags[@]}" --set sample.reward_model="$work/ranker.h5" \
   --set sample.beta=0.3
 check "sample with other parameters over old output exits 2" status_is 2
