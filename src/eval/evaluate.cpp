@@ -21,6 +21,7 @@
 #include "rso/model/checkpoint.hpp"
 #include "rso/model/generate.hpp"
 #include "rso/model/logprob.hpp"
+#include "rso/sampling/prompt_limit.hpp"
 #include "rso/sampling/sampling_options.hpp"
 #include "rso/task/builtin_task.hpp"
 
@@ -175,21 +176,9 @@ nlohmann::ordered_json run_evaluation(DistContext& context, const Config& config
   // the other policy's response too, for a ranking model): longer prompts
   // are refused with their line before any sampling.
   const std::int64_t new_tokens = config.sample.max_new_tokens;
-  std::int64_t max_prompt_tokens = std::min(policy->options().max_positions(), reference->options().max_positions()) - new_tokens;
-  std::string limit_reason = "the policies' max_positions " +
-                             std::to_string(std::min(policy->options().max_positions(), reference->options().max_positions()));
-  const std::int64_t scorable =
-      model::longest_scorable_prompt(reward->options(), head.kind == "ranking", head.separators, new_tokens);
-  if (scorable < max_prompt_tokens) {
-    max_prompt_tokens = scorable;
-    limit_reason = "the reward model's max_positions " + std::to_string(reward->options().max_positions());
-  }
-  limit_reason += " with responses of up to sample.max_new_tokens " + std::to_string(new_tokens) + " tokens";
-  if (max_prompt_tokens < 1)
-    context.agree([&] {
-      RSO_THROW(ConfigError, "sample.max_new_tokens " + std::to_string(new_tokens) + " leaves no room for a prompt (" +
-                                 limit_reason + ")");
-    });
+  const PromptLimit limit = prompt_limit(std::min(policy->options().max_positions(), reference->options().max_positions()),
+                                         &reward, head, new_tokens);
+  context.agree([&] { require_room_for_a_prompt(limit, new_tokens); });
   const std::vector<Prompt> prompts = context.agree([&] {
     std::vector<Prompt> out;
     JsonlReader reader(prompts_path);
@@ -200,9 +189,7 @@ nlohmann::ordered_json run_evaluation(DistContext& context, const Config& config
       p.text = record.string("prompt");
       p.tokens = tokenizer->encode(p.text);
       if (p.tokens.empty()) record.fail("prompt", "empty");
-      if (static_cast<std::int64_t>(p.tokens.size()) > max_prompt_tokens)
-        record.fail("prompt", std::to_string(p.tokens.size()) + " tokens; " + limit_reason + " allows at most " +
-                                  std::to_string(max_prompt_tokens));
+      if (static_cast<std::int64_t>(p.tokens.size()) > limit.tokens) record.fail("prompt", prompt_too_long(p.tokens.size(), limit));
       out.push_back(std::move(p));
     }
     if (out.empty()) RSO_THROW(DataError, prompts_path + " holds no prompts");

@@ -26,6 +26,7 @@
 #include "rso/model/logprob.hpp"
 #include "rso/model/reward.hpp"
 #include "rso/sampling/pairing.hpp"
+#include "rso/sampling/prompt_limit.hpp"
 #include "rso/sampling/rejection_sampling.hpp"
 #include "rso/sampling/sample_shard.hpp"
 #include "rso/sampling/sampling_options.hpp"
@@ -59,35 +60,14 @@ struct Record {
   std::vector<std::int64_t> prompt, chosen, rejected;
 };
 
-// The longest prompt the stage can take, and which model's max_positions
-// sets it; for given pairs, the longest pair.
-struct PromptLimit {
-  std::int64_t tokens = 0;
-  std::string reason;
-};
-
-// Every prompt is read with a response of up to sample.max_new_tokens tokens
-// by the policy (the pair's π_sft log-probs, and training later) and by the
-// reward model (with one response, or two and the separators for a ranking
-// model). Given pairs are read whole by the policy.
-PromptLimit prompt_limit(const Config& config, bool direct, const model::Transformer& policy,
-                         const model::RewardModel* reward, const model::RewardHead& head) {
+// Sampled prompts: read with a response of up to sample.max_new_tokens
+// tokens by the policy (the pairs' π_sft log-probs, and training later) and
+// the reward model. Given pairs are read whole by the policy.
+PromptLimit stage_limit(const Config& config, bool direct, const model::Transformer& policy,
+                        const model::RewardModel* reward, const model::RewardHead& head) {
   const std::int64_t positions = policy->options().max_positions();
   if (direct) return {positions, "the policy's max_positions " + std::to_string(positions)};
-  const std::int64_t new_tokens = config.sample.max_new_tokens;
-  PromptLimit limit{positions - new_tokens, "the policy's max_positions " + std::to_string(positions) +
-                                                " with responses of up to sample.max_new_tokens " +
-                                                std::to_string(new_tokens) + " tokens"};
-  if (reward) {
-    const bool ranking = head.kind == "ranking";
-    const std::int64_t scorable = model::longest_scorable_prompt((*reward)->options(), ranking, head.separators, new_tokens);
-    if (scorable < limit.tokens)
-      limit = {scorable, "the reward model's max_positions " + std::to_string((*reward)->options().max_positions()) +
-                             (ranking ? " with two responses of" : " with responses of") +
-                             " up to sample.max_new_tokens " + std::to_string(new_tokens) + " tokens" +
-                             (ranking ? " and the separators" : "")};
-  }
-  return limit;
+  return prompt_limit(positions, reward, head, config.sample.max_new_tokens);
 }
 
 // Records that do not fit `limit` are refused here, naming their line,
@@ -111,9 +91,7 @@ std::vector<Record> read_records(const std::string& path, bool pairs, const text
     } else {
       r.prompt = text::record_tokens(record, "prompt", tokenizer, vocab_size);
       if (r.prompt.empty()) record.fail("prompt", "empty");
-      if (static_cast<std::int64_t>(r.prompt.size()) > limit.tokens)
-        record.fail("prompt", std::to_string(r.prompt.size()) + " tokens; " + limit.reason + " allows at most " +
-                                  std::to_string(limit.tokens));
+      if (static_cast<std::int64_t>(r.prompt.size()) > limit.tokens) record.fail("prompt", prompt_too_long(r.prompt.size(), limit));
     }
     records.push_back(std::move(r));
   }
@@ -407,10 +385,8 @@ bool run_sample_stage(DistContext& context, const Config& config, const SampleSt
     (*reward)->to(context.device(), context.compute_dtype());
     (*reward)->eval();
   }
-  const PromptLimit limit = prompt_limit(config, direct, policy, reward ? &*reward : nullptr, head);
-  if (!direct && limit.tokens < 1)
-    RSO_THROW(ConfigError, "sample.max_new_tokens " + std::to_string(config.sample.max_new_tokens) +
-                               " leaves no room for a prompt (" + limit.reason + ")");
+  const PromptLimit limit = stage_limit(config, direct, policy, reward ? &*reward : nullptr, head);
+  if (!direct) require_room_for_a_prompt(limit, config.sample.max_new_tokens);
   const std::vector<Record> records = context.agree([&] {
     return read_records(direct ? paths.human_pairs : paths.prompts, direct, tokenizer.get(),
                         policy->options().vocab_size(), limit);
