@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "rso/core/error.hpp"
 #include "rso/model/checkpoint.hpp"
 #include "rso/model/reward.hpp"
 #include "test_helpers.hpp"
@@ -133,6 +134,35 @@ TEST(RewardModel, CheckpointsRoundTripBitwiseWithTheirHead) {
   Transformer policy(model->options());
   save_model(policy, (dir / "policy.h5").string());
   testing::error_message([&] { load_reward_model((dir / "policy.h5").string()); }, ErrorKind::data);
+}
+
+// The limit says exactly where the model stops reading: the longest prompt
+// it allows is scored, one token more is refused.
+TEST(RewardModel, LongestScorablePromptIsWhereTheModelStopsReading) {
+  RewardModel model = small_reward_model();  // 64 positions
+  at::NoGradGuard no_grad;
+  const std::int64_t response_tokens = 10;
+  const std::vector<std::int64_t> response(static_cast<std::size_t>(response_tokens), 4);
+  const RankingSeparators separators{{29}, {30, 29}};
+  const std::int64_t ranking = longest_scorable_prompt(model->options(), true, separators, response_tokens);
+  const std::int64_t pointwise = longest_scorable_prompt(model->options(), false, separators, response_tokens);
+  EXPECT_EQ(ranking, 64 - 2 * 10 - 3);
+  EXPECT_EQ(pointwise, 64 - 10);
+  for (const std::int64_t extra : {0, 1}) {
+    const std::vector<std::int64_t> prompt(static_cast<std::size_t>(ranking + extra), 3);
+    auto rank = [&] { return reward_from_ranking(model, {prompt}, {response}, {response}, separators, 0); };
+    const std::vector<std::int64_t> long_prompt(static_cast<std::size_t>(pointwise + extra), 3);
+    std::vector<std::int64_t> row = long_prompt;
+    row.insert(row.end(), response.begin(), response.end());
+    auto score = [&] { return model->forward(at::tensor(row, at::kLong).unsqueeze(0)); };
+    if (extra == 0) {
+      EXPECT_TRUE(std::isfinite(rank()[0].item<double>()));
+      EXPECT_TRUE(std::isfinite(score()[0].item<double>()));
+    } else {
+      EXPECT_THROW(rank(), DataError);
+      EXPECT_THROW(score(), DataError);
+    }
+  }
 }
 
 }  // namespace
