@@ -3,13 +3,13 @@
 #include <ATen/ATen.h>
 #include <spdlog/spdlog.h>
 
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "rso/cli/commands.hpp"
 #include "rso/core/error.hpp"
+#include "rso/core/progress.hpp"
 #include "rso/dist/sharded_output.hpp"
 #include "rso/io/atomic_file.hpp"
 #include "rso/io/jsonl.hpp"
@@ -124,8 +124,7 @@ int run_generate(DistContext& context, const GenerateOptions& options) {
 
   // Each rank writes its part; rank 0 joins the parts in rank order.
   const std::string part = shard_part_path(options.output, context.rank());
-  const auto started = std::chrono::steady_clock::now();
-  auto last_report = started;
+  ShareProgress progress("generate", "prompts", config.log.progress_seconds, context.is_root());
   context.agree([&] {
     AtomicFileWriter writer(part);
     for (std::size_t begin = 0; begin < mine.size(); begin += static_cast<std::size_t>(options.batch_size)) {
@@ -149,14 +148,7 @@ int run_generate(DistContext& context, const GenerateOptions& options) {
         }
         writer.write(to_jsonl_line(line) + "\n");
       }
-      const auto now = std::chrono::steady_clock::now();
-      if (context.is_root() && now - last_report > std::chrono::duration<double>(config.log.progress_seconds)) {
-        const double seconds = std::chrono::duration<double>(now - started).count();
-        const double done = static_cast<double>(end) / static_cast<double>(mine.size());
-        spdlog::info("generate: rank 0 at {}/{} prompts, {:.0f} s, ETA {:.0f} s", end, mine.size(), seconds,
-                     seconds / done * (1 - done));
-        last_report = now;
-      }
+      progress.update(end, mine.size());
     }
     writer.commit();
   });

@@ -3,13 +3,13 @@
 #include <boost/mpi/collectives.hpp>
 #include <spdlog/spdlog.h>
 
-#include <chrono>
 #include <cmath>
 #include <functional>
 #include <nlohmann/json.hpp>
 
 #include "rso/cli/commands.hpp"
 #include "rso/core/error.hpp"
+#include "rso/core/progress.hpp"
 #include "rso/dist/sharded_output.hpp"
 #include "rso/io/atomic_file.hpp"
 #include "rso/io/jsonl.hpp"
@@ -82,8 +82,7 @@ int run_select(DistContext& context, const SelectOptions& options) {
   const bool write_pairs = !options.pairs_output.empty();
 
   SelectStatistics stats;
-  const auto started = std::chrono::steady_clock::now();
-  auto last_report = started;
+  ShareProgress progress("select", "prompts", config.log.progress_seconds, context.is_root());
   context.agree([&] {
     AtomicFileWriter selected(shard_part_path(options.output, context.rank()));
     std::unique_ptr<AtomicFileWriter> pairs;
@@ -150,14 +149,7 @@ int run_select(DistContext& context, const SelectOptions& options) {
       for (double r : rewards) stats.reward_sum += r;
       stats.reward_max = std::max(stats.reward_max, max_reward);
 
-      const auto now = std::chrono::steady_clock::now();
-      if (context.is_root() && now - last_report > std::chrono::duration<double>(config.log.progress_seconds)) {
-        const double seconds = std::chrono::duration<double>(now - started).count();
-        const double done = static_cast<double>(index + 1 - range.begin) / static_cast<double>(range.size());
-        spdlog::info("select: rank 0 at {}/{} prompts, {:.0f} s, ETA {:.0f} s", index + 1 - range.begin, range.size(),
-                     seconds, seconds / done * (1 - done));
-        last_report = now;
-      }
+      progress.update(index + 1 - range.begin, range.size());
     }
     selected.commit();
     if (pairs) pairs->commit();

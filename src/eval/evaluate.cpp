@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "rso/core/error.hpp"
+#include "rso/core/progress.hpp"
 #include "rso/core/random.hpp"
 #include "rso/dist/sharded_output.hpp"
 #include "rso/io/atomic_file.hpp"
@@ -206,6 +207,7 @@ nlohmann::ordered_json run_evaluation(DistContext& context, const Config& config
   const std::string samples_path = (output / "samples.jsonl").string();
   if (context.is_root()) fs::create_directories(output);
   context.barrier();
+  ShareProgress progress("eval", "prompts", config.log.progress_seconds, context.is_root());
   context.agree([&] {
     std::ofstream samples_out(shard_part_path(samples_path, context.rank()), std::ios::trunc);
     if (!samples_out) RSO_THROW(IoError, "cannot write " + shard_part_path(samples_path, context.rank()));
@@ -283,6 +285,7 @@ nlohmann::ordered_json run_evaluation(DistContext& context, const Config& config
         }
         for (int k = 0; k < kFigures; ++k) f[k] /= static_cast<double>(n);
       }
+      progress.update(end - range.begin, range.size());
     }
   });
   join_shard_parts(context, samples_path);

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "rso/core/error.hpp"
+#include "rso/core/progress.hpp"
 #include "rso/core/random.hpp"
 #include "rso/dist/sharded_output.hpp"
 #include "rso/io/atomic_file.hpp"
@@ -196,6 +197,7 @@ bool simulate_human_pairs(DistContext& context, const Config& config, const std:
   const std::uint64_t seed = config.run.seed ^ fnv1a64("human pairs");
   const std::string part = shard_part_path(paths.pairs, context.rank());
   std::uint64_t kept = 0;
+  ShareProgress progress("pairs", "prompts", config.log.progress_seconds, context.is_root());
   context.agree([&] {
     std::ofstream out(part, std::ios::trunc);
     if (!out) RSO_THROW(IoError, "cannot write " + part);
@@ -235,6 +237,7 @@ bool simulate_human_pairs(DistContext& context, const Config& config, const std:
                                                     {"gold_rejected", g[l]}})
             << "\n";
       }
+      progress.update(end - range.begin, range.size());
     }
   });
   join_shard_parts(context, paths.pairs);
