@@ -86,8 +86,7 @@ std::vector<Record> read_records(const std::string& path, bool pairs, const text
       const auto length = static_cast<std::int64_t>(r.prompt.size() + std::max(r.chosen.size(), r.rejected.size()));
       if (length > limit.tokens)
         record.fail(chosen_longer ? "chosen" : "rejected",
-                    "the prompt and this response are " + std::to_string(length) + " tokens; " + limit.reason +
-                        " allows at most " + std::to_string(limit.tokens));
+                    "the prompt and this response are " + prompt_too_long(static_cast<std::size_t>(length), limit));
     } else {
       r.prompt = text::record_tokens(record, "prompt", tokenizer, vocab_size);
       if (r.prompt.empty()) record.fail("prompt", "empty");
