@@ -1,6 +1,7 @@
 // Training runs the SentencePiece library in the helper program rso-spm
 // (src/tools/sentencepiece_helper.cpp), which LibTorch never loads.
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -54,8 +55,21 @@ void train_sentencepiece(const std::string& corpus, const std::string& model_pre
   std::vector<char*> argv;
   for (auto& argument : arguments) argv.push_back(argument.data());
   argv.push_back(nullptr);
+  // The stop signals (SIGUSR1, SIGTERM) reach the helper too: the launcher
+  // or Slurm signals every process of the step. rso finishes the stage it is
+  // in and then stops, so the helper must finish as well: it starts with
+  // them blocked (a blocked signal stays pending and never acts).
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGUSR1);
+  sigaddset(&stop_signals, SIGTERM);
+  posix_spawnattr_setsigmask(&attributes, &stop_signals);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
   pid_t pid = 0;
-  const int spawned = posix_spawn(&pid, helper.c_str(), &actions, nullptr, argv.data(), environ);
+  const int spawned = posix_spawn(&pid, helper.c_str(), &actions, &attributes, argv.data(), environ);
+  posix_spawnattr_destroy(&attributes);
   posix_spawn_file_actions_destroy(&actions);
   if (spawned != 0) RSO_THROW(IoError, "cannot start '" + helper + "': " + std::strerror(spawned));
   int status = 0;

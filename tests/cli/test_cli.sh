@@ -454,6 +454,20 @@ wait "$launcher"
 status=$?
 check "pipeline on SIGUSR1 exits 75" status_is 75
 check "pipeline on SIGUSR1 stops between stages or after a checkpoint" grep -qE "stopped (on request before|in) stage" "$work/err"
+# Signalled while SentencePiece trains: the launcher signals the helper too,
+# which must finish its stage rather than die with the signal.
+"$mpiexec" -n 2 "${mpi_flags[@]}" "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/run-signalled-spm" \
+  "${tiny[@]}" >"$work/out" 2>"$work/err" &
+launcher=$!
+for _ in $(seq 1 500); do
+  grep -q "pipeline: stage tokenizer" "$work/err" && break
+  sleep 0.02
+done
+kill -USR1 "$launcher"
+wait "$launcher"
+status=$?
+check "pipeline on SIGUSR1 during SentencePiece training exits 75" status_is 75
+check "pipeline on SIGUSR1 during SentencePiece training finishes that stage" stderr_has "pipeline: stage tokenizer done"
 run mpi 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/run-signalled" "${tiny[@]}"
 check "pipeline run again after SIGUSR1 completes" status_is 0
 check "pipeline run again after SIGUSR1 gives the uninterrupted report" \
