@@ -411,61 +411,46 @@ check "train refuses to resume with another global batch" status_is 2
 run mpi 2 "$rso" train --run-dir "$work/interrupted" "${resume_flags[@]}" --resume auto --set train.gamma=0.1
 check "train refuses to resume with other parameters" status_is 2
 # A real signal: Open MPI's launcher forwards SIGUSR1 to the ranks.
-"$mpiexec" -n 2 "${mpi_flags[@]}" "$rso" train --run-dir "$work/signalled" "${train_flags[@]}" \
-  --set train.steps=100000 >"$work/out" 2>"$work/err" &
-launcher=$!
-for _ in $(seq 1 300); do
-  [ "$(wc -l 2>/dev/null <"$work/signalled/train/metrics.jsonl" || echo 0)" -ge 3 ] && break
-  sleep 0.1
-done
-kill -USR1 "$launcher"
-wait "$launcher"
-status=$?
+# usr1_when READY COMMAND...: runs COMMAND on 2 ranks, sends SIGUSR1 to the
+# launcher once the shell test READY holds (tried for up to 30 s), and sets
+# $status to the job's exit status.
+usr1_when() {
+  local ready=$1 launcher
+  shift
+  "$mpiexec" -n 2 "${mpi_flags[@]}" "$@" >"$work/out" 2>"$work/err" &
+  launcher=$!
+  for _ in $(seq 1 1500); do
+    eval "$ready" && break
+    sleep 0.02
+  done
+  kill -USR1 "$launcher"
+  wait "$launcher"
+  status=$?
+}
+usr1_when '[ "$(wc -l 2>/dev/null <"$work/signalled/train/metrics.jsonl" || echo 0)" -ge 3 ]' \
+  "$rso" train --run-dir "$work/signalled" "${train_flags[@]}" --set train.steps=100000
 check "train on SIGUSR1 checkpoints and exits 75" status_is 75
 check "train on SIGUSR1 leaves a committed checkpoint" [ -s "$work/signalled/train/checkpoints/latest" ]
 check "train on SIGUSR1 stops every rank at one step" grep -qE "stop requested on [12] of 2 ranks" "$work/err"
 
 # The sampling stage stops after the round in which a rank got the signal.
 for _ in $(seq 200); do cat "$work/prompts.jsonl"; done >"$work/many-prompts.jsonl"
-"$mpiexec" -n 2 "${mpi_flags[@]}" "$rso" sample --run-dir "$work/sample-signalled" "${sample_flags[@]}" \
-  --set sample.reward_model="$work/ranker.h5" --set sample.prompts="$work/many-prompts.jsonl" >"$work/out" 2>"$work/err" &
-launcher=$!
-for _ in $(seq 1 300); do
-  [ "$(ls "$work/sample-signalled/sample/" 2>/dev/null | grep -c '^block-.*h5$')" -ge 4 ] && break
-  sleep 0.1
-done
-kill -USR1 "$launcher"
-wait "$launcher"
-status=$?
+usr1_when '[ "$(ls "$work/sample-signalled/sample/" 2>/dev/null | grep -c "^block-.*h5$")" -ge 4 ]' \
+  "$rso" sample --run-dir "$work/sample-signalled" "${sample_flags[@]}" --set sample.reward_model="$work/ranker.h5" \
+  --set sample.prompts="$work/many-prompts.jsonl"
 check "sample on SIGUSR1 exits 75" status_is 75
 check "sample on SIGUSR1 says so" stderr_has "sample: stopped on request"
 check "sample on SIGUSR1 leaves blocks to do" grep -q '"complete": false' "$work/sample-signalled/sample/manifest.json"
 
 # The pipeline finishes the stage it is in (data here), then stops.
-"$mpiexec" -n 2 "${mpi_flags[@]}" "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/run-signalled" \
-  "${tiny[@]}" >"$work/out" 2>"$work/err" &
-launcher=$!
-for _ in $(seq 1 300); do
-  grep -q "pipeline: stage data" "$work/err" && break
-  sleep 0.05
-done
-kill -USR1 "$launcher"
-wait "$launcher"
-status=$?
+usr1_when 'grep -q "pipeline: stage data" "$work/err"' \
+  "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/run-signalled" "${tiny[@]}"
 check "pipeline on SIGUSR1 exits 75" status_is 75
 check "pipeline on SIGUSR1 stops between stages or after a checkpoint" grep -qE "stopped (on request before|in) stage" "$work/err"
 # Signalled while SentencePiece trains: the launcher signals the helper too,
 # which must finish its stage rather than die with the signal.
-"$mpiexec" -n 2 "${mpi_flags[@]}" "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/run-signalled-spm" \
-  "${tiny[@]}" >"$work/out" 2>"$work/err" &
-launcher=$!
-for _ in $(seq 1 500); do
-  grep -q "pipeline: stage tokenizer" "$work/err" && break
-  sleep 0.02
-done
-kill -USR1 "$launcher"
-wait "$launcher"
-status=$?
+usr1_when 'grep -q "pipeline: stage tokenizer" "$work/err"' \
+  "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/run-signalled-spm" "${tiny[@]}"
 check "pipeline on SIGUSR1 during SentencePiece training exits 75" status_is 75
 check "pipeline on SIGUSR1 during SentencePiece training finishes that stage" stderr_has "pipeline: stage tokenizer done"
 run mpi 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/run-signalled" "${tiny[@]}"
