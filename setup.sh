@@ -36,7 +36,7 @@ packages=(
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libsentencepiece-dev libpcre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  fortunes
+  fortunes wamerican
 )
 
 # The Slurm test brings up a one-node cluster from these (tests only); when

@@ -1,33 +1,48 @@
 #!/usr/bin/env bash
-# The paper's comparison on the built-in task: losses {sigmoid-norm, hinge-norm,
-# hinge} x pair sources {direct, sft-sample-rank, rso-sample-rank} x seeds, plus
-# the ablations beta in {0.05, 0.5, 5}, n_c in {8, 64} and first-round vs
-# tournament (rso-sample-rank, sigmoid-norm). The shared stages (data,
-# tokenizer, SFT, D_hf, reward model) run through `rso pipeline`, once per seed,
-# or once for all seeds when SWEEP_BASE names a finished pipeline run; each
-# configuration then runs `rso sample`, `rso train` and `rso eval` against them.
-# Prints one Markdown row per configuration: mean over seeds of the proxy and
-# gold win rates and KL, with the spread of the seeds' means (±1.96 sd /
-# sqrt(seeds)); writes OUT_DIR/sweep.png (gold win rate against KL, one point
-# per configuration) with `rso plot`.
+# The paper's Table 1 on the built-in task: losses {sigmoid-norm, hinge-norm,
+# hinge} x pair sources {direct, sft-sample-rank, rso-sample-rank} x seeds, the
+# ablations of its Table 2 (beta in {0.05, 0.5, 5}, n_c in {8, 64},
+# first-round against tournament; rso-sample-rank, sigmoid-norm) and an
+# oracle row (the gold reward as the proxy: what the sampler and the loss
+# achieve with a perfect reward model).
 #
 #   perf/sweep_paper.sh [BUILD_DIR] [OUT_DIR] [RANKS] [SEEDS...]
-#   e.g. perf/sweep_paper.sh build sweep 2 1 2 3
+#   e.g. perf/sweep_paper.sh build runs/table1 2 1 2 3
 #
-# Environment: SWEEP_BASE=DIR shares one pipeline run's SFT policy, D_hf and
-# reward model across seeds (the seeds then vary sampling, training and eval);
-# SWEEP_FLAGS="--set k=v ..." is added last to every configuration (smaller
-# budgets, a subset of the prompts), so it overrides the flags above.
+# Stages and what each seed redraws:
+#   OUT_DIR/base        data, tokenizer, init and the SFT policy (input/demo.yaml,
+#                       seed SWEEP_BASE_SEED, default 1): shared by every seed
+#   OUT_DIR/seed-S      D_hf and the proxy reward model, drawn and trained with
+#                       seed S (`rso pipeline --until reward` over base's data and SFT)
+#   OUT_DIR/seed-S/CFG  `rso sample`, `rso train`, `rso eval` of one configuration,
+#                       seed S (sampling, labels, training order, eval samples)
+# Everything resumes: a finished stage or configuration is skipped, so an
+# interrupted sweep continues where it stopped. Each configuration's
+# report.json is also copied to RESULTS_DIR/seed-S/CFG/ (default
+# perf/results/table1) as soon as it is written, to be committed.
+#
+# Eval runs on the eval prompts (data/eval_prompts.jsonl); settings are tuned on
+# data/validation_prompts.jsonl, never on these. At the end: a Markdown table
+# (mean ± 1.96 sd / sqrt(seeds) over the seeds' means) to stdout and to
+# RESULTS_DIR/table.md, and RESULTS_DIR/table1.png (gold win rate against KL).
+#
+# Environment: SWEEP_FLAGS="--set k=v ..." is added last to every command
+# (smaller budgets); SWEEP_ONLY="regex" runs only the matching configurations;
+# RESULTS_DIR as above.
 set -euo pipefail
 build=${1:-build}
-out=${2:-sweep}
+out=${2:-runs/table1}
 ranks=${3:-2}
 shift $(($# > 3 ? 3 : $#))
 seeds=("$@")
 [ ${#seeds[@]} -gt 0 ] || seeds=(1 2 3)
+results=${RESULTS_DIR:-perf/results/table1}
 rso="$build/rso"
 mpi=(mpirun -np "$ranks" --oversubscribe)
 config=input/demo.yaml
+# shellcheck disable=SC2206
+extra=(${SWEEP_FLAGS:-})
+# The paper's settings (n_c 64, n_d 8, beta 0.5, gamma 0.05); the budgets are the demo's.
 common=(--set sample.num_candidates=64 --set sample.num_samples=8 --set sample.beta=0.5 --set train.gamma=0.05)
 
 configurations() {  # name | extra --set flags
@@ -39,74 +54,81 @@ configurations() {  # name | extra --set flags
   for beta in 0.05 5; do echo "ablation beta=$beta|--set sample.beta=$beta --set train.loss=sigmoid-norm"; done
   echo "ablation n_c=8|--set sample.num_candidates=8 --set train.loss=sigmoid-norm"
   echo "ablation tournament|--set sample.pairs=tournament --set train.loss=sigmoid-norm"
+  echo "oracle (gold reward as proxy)|--set sample.scorer=gold --set train.loss=sigmoid-norm"
 }
+key_of() { echo "$1" | tr ' /=()' '__-__' | tr -s '_'; }
 
-# shellcheck disable=SC2206
-extra=(${SWEEP_FLAGS:-})
+base="$out/base"
+"${mpi[@]}" "$rso" pipeline "$config" --run-dir "$base" --set run.seed="${SWEEP_BASE_SEED:-1}" --until sft "${extra[@]}"
+
 for seed in "${seeds[@]}"; do
-  if [ -n "${SWEEP_BASE:-}" ]; then
-    base=$SWEEP_BASE
-    [ -s "$base/report.json" ] || { echo "SWEEP_BASE=$base is not a finished pipeline run" >&2; exit 2; }
-  else
-    base="$out/seed-$seed/base"
-    "${mpi[@]}" "$rso" pipeline "$config" --run-dir "$base" --set run.seed="$seed" "${common[@]}"
-  fi
+  seed_dir="$out/seed-$seed"
+  mkdir -p "$seed_dir/data"
+  # Base's data, tokenizer and initial weights; its SFT policy by path.
+  for f in corpus.txt sft.jsonl eval_prompts.jsonl pair_prompts.jsonl prompts.jsonl validation_prompts.jsonl task.json; do
+    [ -e "$seed_dir/data/$f" ] || cp "$base/data/$f" "$seed_dir/data/$f"
+  done
+  [ -e "$seed_dir/tokenizer" ] || cp -r "$base/tokenizer" "$seed_dir/tokenizer"
+  [ -e "$seed_dir/init" ] || cp -r "$base/init" "$seed_dir/init"
+  "${mpi[@]}" "$rso" pipeline "$config" --run-dir "$seed_dir" --set run.seed="$seed" \
+    --set sft.output="$base/sft" --set reward.init="$base/sft/model.h5" --until reward "${extra[@]}"
   # The list comes on descriptor 3: mpirun reads standard input and would eat it.
   while IFS='|' read -r name flags <&3; do
-    dir="$out/seed-$seed/$(echo "$name" | tr ' /=' '__-')"
+    if [ -n "${SWEEP_ONLY:-}" ] && ! echo "$name" | grep -qE "$SWEEP_ONLY"; then continue; fi
+    key=$(key_of "$name")
+    dir="$seed_dir/$key"
     # shellcheck disable=SC2086
     shared=(--config "$config" --run-dir "$dir" --set run.seed="$seed" "${common[@]}" $flags
-      --set sample.policy="$base/sft/model.h5" --set sample.reward_model="$base/reward/model.h5"
-      --set sample.prompts="$base/data/prompts.jsonl" --set sample.human_pairs="$base/data/pairs.jsonl"
+      --set sample.policy="$base/sft/model.h5" --set sample.reward_model="$seed_dir/reward/model.h5"
+      --set sample.prompts="$seed_dir/data/prompts.jsonl" --set sample.human_pairs="$seed_dir/data/pairs.jsonl"
       --set train.policy="$base/sft/model.h5" --set eval.reference="$base/sft/model.h5"
-      --set eval.reward_model="$base/reward/model.h5" --set eval.prompts="$base/data/eval_prompts.jsonl"
+      --set eval.reward_model="$seed_dir/reward/model.h5" --set eval.prompts="$seed_dir/data/eval_prompts.jsonl"
       "${extra[@]}")
-    [ -s "$dir/eval/report.json" ] && continue
-    "${mpi[@]}" "$rso" sample "${shared[@]}"
-    "${mpi[@]}" "$rso" train "${shared[@]}" --resume auto
-    "${mpi[@]}" "$rso" eval "${shared[@]}"
+    if [ ! -s "$dir/eval/report.json" ]; then
+      echo "== seed $seed: $name"
+      "${mpi[@]}" "$rso" sample "${shared[@]}"
+      "${mpi[@]}" "$rso" train "${shared[@]}" --resume auto
+      "${mpi[@]}" "$rso" eval "${shared[@]}"
+    fi
+    mkdir -p "$results/seed-$seed/$key"
+    cp "$dir/eval/report.json" "$results/seed-$seed/$key/report.json"
   done 3< <(configurations)
 done
 
-echo "| configuration | proxy win rate | gold win rate | KL per token | seeds |"
-echo "|---|---|---|---|---|"
-configurations | while IFS='|' read -r name _; do
-  key=$(echo "$name" | tr ' /=' '__-')
-  /usr/bin/env python3 - "$out" "$key" "$name" "${seeds[@]}" <<'PY'
-import json, math, sys
-out, key, name, seeds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+# The table, from the reports kept under RESULTS_DIR.
+table() {
+  echo "| configuration | proxy win rate | gold win rate | KL per token | seeds |"
+  echo "|---|---|---|---|---|"
+  configurations | while IFS='|' read -r name _; do
+    /usr/bin/env python3 - "$results" "$(key_of "$name")" "$name" <<'PY'
+import glob, json, math, os, sys
+results, key, name = sys.argv[1], sys.argv[2], sys.argv[3]
 rows = {"proxy_win_rate": [], "gold_win_rate": [], "kl_per_token": []}
-for s in seeds:
-    try:
-        m = json.load(open(f"{out}/seed-{s}/{key}/eval/report.json"))["metrics"]
-    except OSError:
-        continue
+for path in sorted(glob.glob(f"{results}/seed-*/{key}/report.json")):
+    m = json.load(open(path))["metrics"]
     for k in rows:
         rows[k].append(m[k]["mean"])
+def summary(v):
+    mean = sum(v) / len(v)
+    sd = math.sqrt(sum((x - mean) ** 2 for x in v) / (len(v) - 1)) if len(v) > 1 else 0.0
+    return mean, 1.96 * sd / math.sqrt(len(v))
 def cell(v):
     if not v:
         return "-"
-    mean = sum(v) / len(v)
-    if len(v) < 2:
-        return f"{mean:.3f}"
-    sd = math.sqrt(sum((x - mean) ** 2 for x in v) / (len(v) - 1))
-    return f"{mean:.3f} ± {1.96 * sd / math.sqrt(len(v)):.3f}"
+    mean, half = summary(v)
+    return f"{mean:.3f}" if len(v) < 2 else f"{mean:.3f} ± {half:.3f}"
 print(f"| {name} | {cell(rows['proxy_win_rate'])} | {cell(rows['gold_win_rate'])} | {cell(rows['kl_per_token'])} | {len(rows['gold_win_rate'])} |")
-# The configuration's mean over seeds, as a report `rso plot` reads.
-if rows["gold_win_rate"]:
-    import os
-    def summary(v):
-        mean = sum(v) / len(v)
-        sd = math.sqrt(sum((x - mean) ** 2 for x in v) / (len(v) - 1)) if len(v) > 1 else 0.0
-        return {"mean": mean, "ci95": 1.96 * sd / math.sqrt(len(v))}
-    os.makedirs(f"{out}/means/{key}", exist_ok=True)
-    json.dump({"metrics": {k: summary(v) for k, v in rows.items()}, "seeds": len(rows["gold_win_rate"])},
-              open(f"{out}/means/{key}/report.json", "w"), indent=2)
+if rows["gold_win_rate"]:  # the configuration's mean over seeds, as a report `rso plot` reads
+    os.makedirs(f"{results}/means/{key}", exist_ok=True)
+    json.dump({"metrics": {k: dict(zip(("mean", "ci95"), summary(v))) for k, v in rows.items()},
+               "seeds": len(rows["gold_win_rate"])}, open(f"{results}/means/{key}/report.json", "w"), indent=2)
 PY
-done
+  done
+}
+table | tee "$results/table.md"
 plots=()
 while IFS='|' read -r name _; do
-  key=$(echo "$name" | tr ' /=' '__-')
-  [ -s "$out/means/$key/report.json" ] && plots+=("$name=$out/means/$key/report.json")
+  key=$(key_of "$name")
+  [ -s "$results/means/$key/report.json" ] && plots+=("$name=$results/means/$key/report.json")
 done < <(configurations)
-"$rso" plot --out "$out/sweep.png" "${plots[@]}"
+[ ${#plots[@]} -eq 0 ] || "$rso" plot --out "$results/table1.png" "${plots[@]}"

@@ -38,7 +38,12 @@ int run_cli(DistContext& context, int argc, char** argv) {
   // Not "config": CLI11 2.4 rejects a positional named like the --config option.
   pipeline->add_option("config_file", pipeline_options.config_path, "YAML config file")->type_name("CONFIG");
   add_config_options(*pipeline, pipeline_options);
-  pipeline->callback([&] { status = run_pipeline(context, pipeline_options); });
+  std::string pipeline_until;
+  pipeline->add_option("--until", pipeline_until,
+                       "stop after this stage (data, tokenizer, init, sft, pairs, reward, sample, train, eval): e.g. "
+                       "shared stages of a sweep")
+      ->type_name("STAGE");
+  pipeline->callback([&] { status = run_pipeline(context, pipeline_options, pipeline_until); });
 
   ConfigOptions eval_options;
   auto* eval = app.add_subcommand("eval", "win rates, gold reward and KL of the trained policy against the SFT policy");
@@ -137,6 +142,11 @@ int run_cli(DistContext& context, int argc, char** argv) {
   select->add_option("--pairs-out", select_options.pairs_output,
                      "also write labelled pairs {\"prompt\", \"chosen\", \"rejected\"} (higher reward chosen)")
       ->type_name("FILE");
+  select->add_option("--scorer", select_options.scorer,
+                     "score the responses instead of reading \"rewards\": gold (the built-in task's gold reward, "
+                     "task.lexicon) or exec:COMMAND (an external scorer: JSONL {\"prompt\", \"response\"} lines in, "
+                     "one number per line out)")
+      ->type_name("SCORER");
   select->add_flag("--collapse-duplicates", select_options.collapse_duplicates,
                    "sample among distinct responses only (biased toward responses pi_sft finds improbable; off by "
                    "default)");

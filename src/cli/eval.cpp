@@ -4,6 +4,7 @@
 #include "rso/cli/commands.hpp"
 #include "rso/core/error.hpp"
 #include "rso/eval/evaluate.hpp"
+#include "rso/sampling/text_scorer.hpp"
 
 namespace rso::cli {
 
@@ -12,7 +13,8 @@ int run_eval(DistContext& context, const ConfigOptions& options) {
   if (print_config_if_asked(context, options, config)) return exit_code::ok;
   context.configure(config.dist);
   record_config(context, config);
-  eval::run_evaluation(context, config);
+  const auto scorer = make_text_scorer(context, config, config.sample.scorer, "sample.scorer");
+  eval::run_evaluation(context, config, scorer.get());
   return exit_code::ok;
 }
 

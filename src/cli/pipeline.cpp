@@ -17,6 +17,7 @@
 #include "rso/io/atomic_file.hpp"
 #include "rso/io/json_file.hpp"
 #include "rso/sampling/sample_stage.hpp"
+#include "rso/sampling/text_scorer.hpp"
 #include "rso/task/builtin_task.hpp"
 #include "rso/train/preference_trainer.hpp"
 #include "rso/train/reward_trainer.hpp"
@@ -56,7 +57,7 @@ StageResult training_stage(const std::string& model, const std::function<bool(co
 
 }  // namespace
 
-int run_pipeline(DistContext& context, const ConfigOptions& options) {
+int run_pipeline(DistContext& context, const ConfigOptions& options, const std::string& until) {
   const Config config = resolve_config(context, options);
   if (print_config_if_asked(context, options, config)) return exit_code::ok;
   context.configure(config.dist);
@@ -69,6 +70,13 @@ int run_pipeline(DistContext& context, const ConfigOptions& options) {
   const std::string train_model = config.train.output.empty() ? (run / "train" / "model.h5").string()
                                                               : (fs::path(config.train.output) / "model.h5").string();
 
+  // A reward function in place of the reward model (sample.scorer), started
+  // only for the stages that use it.
+  std::unique_ptr<sampling::TextScorer> scorer;
+  auto text_scorer = [&] {
+    if (!scorer) scorer = make_text_scorer(context, config, config.sample.scorer, "sample.scorer");
+    return scorer.get();
+  };
   // The sampling stage is finished when its manifest says so (it resumes by block otherwise).
   auto sample_complete = [&] {
     const fs::path manifest = (config.sample.output.empty() ? run / "sample" : fs::path(config.sample.output)) /
@@ -88,13 +96,17 @@ int run_pipeline(DistContext& context, const ConfigOptions& options) {
        [&] { return from_work(task::simulate_human_pairs(context, config, sft_model)); }},
       {"reward", "the proxy reward (or ranking) model on D_hf",
        [&] {
+         if (config.sample.scorer != "model") {  // a reward function scores instead
+           if (context.is_root()) spdlog::info("pipeline: no reward model needed: sample.scorer = {}", config.sample.scorer);
+           return StageResult::skipped;
+         }
          return training_stage(reward_model,
                                [&](const auto& c) { return train::run_reward_training(context, config, c); });
        }},
       {"sample", "n_c candidates, rejection sampling, pairs",
        [&] {
          if (sample_complete()) return StageResult::skipped;
-         return sampling::run_sample_stage(context, config) ? StageResult::ran : StageResult::stopped;
+         return sampling::run_sample_stage(context, config, {}, text_scorer()) ? StageResult::ran : StageResult::stopped;
        }},
       {"train", "preference optimisation on the sampled pairs",
        [&] {
@@ -105,13 +117,21 @@ int run_pipeline(DistContext& context, const ConfigOptions& options) {
        [&] {
          const fs::path report = run / "report.json";
          if (fs::exists(report)) return StageResult::skipped;
-         const auto result = eval::run_evaluation(context, config);
+         const auto result = eval::run_evaluation(context, config, text_scorer());
          context.agree([&] {
            if (context.is_root()) write_file_atomic(report, result.dump(2) + "\n");
          });
          return StageResult::ran;
        }},
   };
+  context.agree([&] {
+    if (until.empty()) return;
+    for (const PipelineStage& stage : stages)
+      if (until == stage.name) return;
+    std::string names;
+    for (const PipelineStage& stage : stages) names += std::string(names.empty() ? "" : ", ") + stage.name;
+    RSO_THROW(UsageError, "--until " + until + ": no such stage; the stages are " + names);
+  });
   for (const PipelineStage& stage : stages) {
     if (any_rank_asked_to_stop(context)) {
       if (context.is_root())
@@ -132,6 +152,10 @@ int run_pipeline(DistContext& context, const ConfigOptions& options) {
     if (context.is_root())
       spdlog::info("pipeline: stage {} {} ({:.1f} s)", stage.name,
                    result == StageResult::skipped ? "already done" : "done", seconds);
+    if (until == stage.name) {
+      if (context.is_root()) spdlog::info("pipeline: stopped after stage {} (--until)", stage.name);
+      return exit_code::ok;
+    }
   }
   if (context.is_root())
     spdlog::info("pipeline: every stage done; the report is {} (and {})", (run / "report.json").string(),

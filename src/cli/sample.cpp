@@ -2,6 +2,7 @@
 #include "rso/cli/commands.hpp"
 #include "rso/core/error.hpp"
 #include "rso/sampling/sample_stage.hpp"
+#include "rso/sampling/text_scorer.hpp"
 
 namespace rso::cli {
 
@@ -12,7 +13,8 @@ int run_sample(DistContext& context, const ConfigOptions& options, std::int64_t 
   sampling::SampleStageLimits limits;
   limits.max_blocks = max_blocks;
   // Stopped by a limit or a signal with blocks left: exit 75 asks the scheduler to requeue.
-  return sampling::run_sample_stage(context, config, limits) ? exit_code::ok : exit_code::requeue;
+  const auto scorer = make_text_scorer(context, config, config.sample.scorer, "sample.scorer");
+  return sampling::run_sample_stage(context, config, limits, scorer.get()) ? exit_code::ok : exit_code::requeue;
 }
 
 }  // namespace rso::cli

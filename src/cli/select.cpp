@@ -15,6 +15,7 @@
 #include "rso/io/jsonl.hpp"
 #include "rso/sampling/pairing.hpp"
 #include "rso/sampling/rejection_sampling.hpp"
+#include "rso/sampling/text_scorer.hpp"
 
 namespace rso::cli {
 
@@ -27,13 +28,16 @@ struct Candidates {
   std::vector<double> rewards;
 };
 
-Candidates read_candidates(const JsonlRecord& record) {
+// With a scorer, the rewards are its scores of the responses (a "rewards"
+// field is not read).
+Candidates read_candidates(const JsonlRecord& record, sampling::TextScorer* scorer) {
   Candidates c;
   if (!record.has("id")) record.fail("id", "missing");
   c.id = nlohmann::ordered_json::parse(record.json()["id"].dump());
   c.prompt = record.string("prompt");
   c.responses = record.strings("responses");
-  c.rewards = record.numbers("rewards");
+  if (scorer != nullptr) c.rewards = scorer->score(std::vector<std::string>(c.responses.size(), c.prompt), c.responses);
+  else c.rewards = record.numbers("rewards");
   if (c.responses.empty()) record.fail("responses", "empty: a prompt needs at least one candidate");
   if (c.rewards.size() != c.responses.size())
     record.fail("rewards", std::to_string(c.rewards.size()) + " rewards for " + std::to_string(c.responses.size()) +
@@ -77,6 +81,13 @@ int run_select(DistContext& context, const SelectOptions& options) {
       else RSO_THROW(UsageError, "--pairs must be first-round or tournament, not '" + options.pairs + "'");
     }
   });
+  const auto scorer = options.scorer.empty() ? nullptr : make_text_scorer(context, config, options.scorer, "--scorer");
+  context.agree([&] {
+    if (!options.scorer.empty() && scorer == nullptr)
+      RSO_THROW(UsageError, "--scorer " + options.scorer + ": rso select reads no reward model; give gold or exec:COMMAND, "
+                            "or leave --scorer out to read \"rewards\"");
+  });
+  if (scorer && context.is_root()) spdlog::info("select: rewards from {}", scorer->describe());
   const std::uint64_t total = context.agree([&] { return count_jsonl_records(options.input); });
   const ShardRange range = shard_range(total, context.rank(), context.size());
   const bool write_pairs = !options.pairs_output.empty();
@@ -94,7 +105,7 @@ int run_select(DistContext& context, const SelectOptions& options) {
         continue;
       }
       if (!reader.next()) RSO_THROW(IoError, options.input + " changed while being read");
-      const Candidates c = read_candidates(reader.record());
+      const Candidates c = read_candidates(reader.record(), scorer.get());
 
       // Optionally sample among distinct responses only (see rejection_sampling.hpp).
       std::vector<std::size_t> considered;

@@ -71,4 +71,23 @@ SequenceLogprobs sequence_logprob(Transformer& model, const at::Tensor& input_id
   return out;
 }
 
+at::Tensor sequence_kl(Transformer& p, Transformer& q, const PromptResponseBatch& batch) {
+  RSO_CHECK(batch.input_ids.sizes() == batch.response_mask.sizes(), "response_mask must match input_ids");
+  const std::int64_t length = batch.input_ids.size(1);
+  const at::Tensor columns_with_response = batch.response_mask.ne(0).any(0);
+  if (!columns_with_response.any().item<bool>()) return at::zeros({batch.input_ids.size(0)}, at::kDouble);
+  const std::int64_t first = columns_with_response.to(at::kLong).argmax().item<std::int64_t>();
+  if (first == 0) RSO_THROW(DataError, "a response token at the first position has no context to be predicted from");
+  const std::int64_t span = length - first;
+  auto log_probs = [&](Transformer& model) {
+    const at::Tensor hidden = model->model->forward(batch.input_ids, batch.attention_mask);
+    const at::Tensor logits = model->read_out(hidden.narrow(1, first - 1, span).contiguous());
+    return at::log_softmax(logits.to(logits.scalar_type() == at::kDouble ? at::kDouble : at::kFloat), -1);
+  };
+  const at::Tensor log_p = log_probs(p), log_q = log_probs(q).to(log_p.scalar_type());
+  const at::Tensor per_step = (log_p.exp() * (log_p - log_q)).sum(-1);  // [B, span]
+  const at::Tensor mask = batch.response_mask.narrow(1, first, span).to(per_step.scalar_type());
+  return (per_step * mask).sum(1).clamp_min(0);  // rounding can leave -1e-9 for equal policies
+}
+
 }  // namespace rso::model

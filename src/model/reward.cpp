@@ -15,17 +15,18 @@ RewardModelImpl::RewardModelImpl(TransformerOptions options) : options_(std::mov
 }
 
 void RewardModelImpl::set_pooling(const std::string& pooling) {
-  if (pooling != "last" && pooling != "mean")
-    RSO_THROW(DataError, "reward pooling '" + pooling + "' is neither last nor mean");
+  if (pooling != "last" && pooling != "mean" && pooling != "sum")
+    RSO_THROW(DataError, "reward pooling '" + pooling + "' is none of last, mean, sum");
   pooling_ = pooling;
 }
 
 at::Tensor RewardModelImpl::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask) {
   const at::Tensor mask = attention_mask.defined() ? attention_mask : at::ones_like(input_ids);
   const at::Tensor hidden = model->forward(input_ids, mask);  // [B, T, H]
-  if (pooling_ == "mean") {
+  if (pooling_ == "mean" || pooling_ == "sum") {
     const at::Tensor real = mask.to(hidden.scalar_type());
-    return (score(hidden).squeeze(-1) * real).sum(1) / real.sum(1).clamp_min(1);
+    const at::Tensor total = (score(hidden).squeeze(-1) * real).sum(1);
+    return pooling_ == "sum" ? total : total / real.sum(1).clamp_min(1);
   }
   // The last real token of each row, whatever side the padding is on.
   const at::Tensor columns = at::arange(mask.size(1), mask.options().dtype(at::kLong));

@@ -20,6 +20,7 @@
 #include "rso/io/atomic_file.hpp"
 #include "rso/io/json_file.hpp"
 #include "rso/io/jsonl.hpp"
+#include "rso/io/utf8.hpp"
 #include "rso/model/batching.hpp"
 #include "rso/model/checkpoint.hpp"
 #include "rso/model/generate.hpp"
@@ -30,6 +31,7 @@
 #include "rso/sampling/rejection_sampling.hpp"
 #include "rso/sampling/sample_shard.hpp"
 #include "rso/sampling/sampling_options.hpp"
+#include "rso/sampling/text_scorer.hpp"
 #include "rso/text/record_tokens.hpp"
 
 namespace rso::sampling {
@@ -133,7 +135,9 @@ std::string token_key(const std::vector<std::int64_t>& tokens) {
 
 // Sums over one rank's blocks; the layout is the reduction's.
 struct Tally {
-  enum : std::size_t { prompts, candidates, reward_sum, accepted, rounds, rate_sum, pairs, tokens, first_visited, size };
+  enum : std::size_t {
+    prompts, candidates, reward_sum, accepted, rounds, rate_sum, pairs, tokens, first_visited, ties_dropped, size
+  };
   std::vector<double> values = std::vector<double>(size + kRoundHistogram, 0.0);
   double& operator[](std::size_t i) { return values[i]; }
   double& accepted_in_round(std::size_t round) { return values[size + std::min(round, kRoundHistogram - 1)]; }
@@ -142,8 +146,10 @@ struct Tally {
 class BlockSampler {
  public:
   BlockSampler(const Config& config, DistContext& context, model::Transformer& policy,
-               model::RewardModel* reward, const model::RewardHead& head)
-      : config_(config), context_(context), policy_(policy), reward_(reward), head_(head) {}
+               model::RewardModel* reward, const model::RewardHead& head, TextScorer* scorer,
+               const text::Tokenizer* tokenizer)
+      : config_(config), context_(context), policy_(policy), reward_(reward), head_(head), scorer_(scorer),
+        tokenizer_(tokenizer) {}
 
   SampleShard run(const std::vector<Record>& records, std::int64_t first, std::int64_t count, Tally& tally,
                   double& max_reward) {
@@ -185,8 +191,19 @@ class BlockSampler {
   bool ranking() const { return head_.kind == "ranking"; }
 
   // Rewards of responses to prompts: the pointwise head on "x y", or the
-  // ranking model's logit rho(x, y, y_b) against the prompt's baseline.
+  // ranking model's logit rho(x, y, y_b) against the prompt's baseline, or a
+  // reward function of their text (a response's end-of-sequence is not text).
   std::vector<double> score(const TokenLists& prompts, const TokenLists& responses, const TokenLists& baselines) {
+    if (scorer_ != nullptr) {
+      std::vector<std::string> prompt_text, response_text;
+      for (std::size_t i = 0; i < prompts.size(); ++i) {
+        prompt_text.push_back(replace_invalid_utf8(tokenizer_->decode(prompts[i])));
+        std::vector<std::int64_t> words = responses[i];
+        if (!words.empty() && words.back() == eos_id_) words.pop_back();
+        response_text.push_back(replace_invalid_utf8(tokenizer_->decode(words)));
+      }
+      return scorer_->score(prompt_text, response_text);
+    }
     std::vector<double> rewards;
     at::NoGradGuard no_grad;
     for (std::size_t begin = 0; begin < prompts.size(); begin += kScoreChunk) {
@@ -311,6 +328,14 @@ class BlockSampler {
         const auto forward = probability.find({pair.chosen, pair.rejected});
         const double p_chosen = forward != probability.end() ? forward->second
                                                              : 1.0 - probability.at({pair.rejected, pair.chosen});
+        // A game the reward cannot decide (equal rewards: with a reward
+        // function such as the gold one, two responses without a sentiment
+        // word) still sends a winner on in a tournament, but its coin-flip
+        // label would only teach noise: it is not a training pair.
+        if (p_chosen == 0.5) {
+          tally[Tally::ties_dropped] += 1;
+          continue;
+        }
         add_pair(shard, static_cast<std::int64_t>(index), shard.prompt_tokens[i], responses[i * n + pair.chosen],
                  responses[i * n + pair.rejected], static_cast<std::int64_t>(row0 + pair.chosen),
                  static_cast<std::int64_t>(row0 + pair.rejected), p_chosen);
@@ -349,6 +374,8 @@ class BlockSampler {
   model::Transformer& policy_;
   model::RewardModel* reward_;
   const model::RewardHead& head_;
+  TextScorer* scorer_;
+  const text::Tokenizer* tokenizer_;
 };
 
 std::string block_file(std::int64_t block) {
@@ -365,7 +392,7 @@ std::string sample_hash(const Config& config) {
 
 }  // namespace
 
-bool run_sample_stage(DistContext& context, const Config& config, const SampleStageLimits& limits) {
+bool run_sample_stage(DistContext& context, const Config& config, const SampleStageLimits& limits, TextScorer* scorer) {
   const Paths paths = resolve_paths(config);
   const bool direct = config.sample.source == PairSource::direct;
   const auto started = std::chrono::steady_clock::now();
@@ -379,7 +406,11 @@ bool run_sample_stage(DistContext& context, const Config& config, const SampleSt
   });
   model::RewardHead head;
   std::optional<model::RewardModel> reward;
-  if (!direct) {
+  if (scorer != nullptr && !direct)
+    context.agree([&] {
+      if (!tokenizer) RSO_THROW(DataError, paths.policy + " has no tokenizer: sample.scorer = " + config.sample.scorer + " reads text");
+    });
+  if (!direct && scorer == nullptr) {
     reward.emplace(context.agree([&] { return model::load_reward_model(paths.reward_model, &head); }));
     (*reward)->to(context.device(), context.compute_dtype());
     (*reward)->eval();
@@ -438,13 +469,14 @@ bool run_sample_stage(DistContext& context, const Config& config, const SampleSt
     if (config.sample.source == PairSource::rso_sample_rank && config.sample.num_samples >= config.sample.num_candidates)
       spdlog::warn("sample: n_d = {} >= n_c = {}: every candidate is accepted and rejection sampling does nothing",
                    config.sample.num_samples, config.sample.num_candidates);
+    if (!direct) spdlog::info("sample: candidates scored by {}", scorer ? scorer->describe() : "the reward model " + paths.reward_model);
     spdlog::info("sample: {} {} in {} blocks of {}; {} done before, {} to do on {} ranks ({})", total,
                  direct ? "given pairs" : "prompts", num_blocks, block_size, num_blocks - static_cast<std::int64_t>(todo.size()),
                  todo.size(), context.size(), enum_name(config.sample.source, kPairSourceNames));
   }
   context.barrier();
 
-  BlockSampler sampler(config, context, policy, reward ? &*reward : nullptr, head);
+  BlockSampler sampler(config, context, policy, reward ? &*reward : nullptr, head, scorer, tokenizer.get());
   sampler.eos_id_ = tokenizer ? tokenizer->eos_id() : -1;
   Tally totals;
   double max_reward = -INFINITY;
@@ -562,6 +594,7 @@ bool run_sample_stage(DistContext& context, const Config& config, const SampleSt
         out["mean_reward"] = t[Tally::reward_sum] / t[Tally::candidates];
         out["max_reward"] = max;
         out["accepted"] = t[Tally::accepted];
+        out["tied_pairs_dropped"] = t[Tally::ties_dropped];
         out["mean_rounds"] = t[Tally::rounds] / std::max(t[Tally::prompts], 1.0);
         out["accepted_per_round"] = per_round;  // the last entry counts later rounds too
         if (config.sample.source == PairSource::rso_sample_rank)

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -21,6 +22,7 @@
 #include "rso/io/utf8.hpp"
 #include "rso/model/checkpoint.hpp"
 #include "rso/model/generate.hpp"
+#include "rso/sampling/sampling_options.hpp"
 #include "rso/task/fortunes.hpp"
 #include "rso/text/sentencepiece.hpp"
 #include "rso/text/tokenizer_files.hpp"
@@ -39,7 +41,9 @@ TaskPaths task_paths(const Config& config) {
   p.eval_prompts = (data / "eval_prompts.jsonl").string();
   p.pair_prompts = (data / "pair_prompts.jsonl").string();
   p.prompts = (data / "prompts.jsonl").string();
+  p.validation_prompts = (data / "validation_prompts.jsonl").string();
   p.pairs = (data / "pairs.jsonl").string();
+  p.policy_pairs = (data / "policy_pairs.jsonl").string();
   p.task_json = (data / "task.json").string();
   p.tokenizer = (run / "tokenizer" / "spm.model").string();
   p.init = (run / "init" / "model.h5").string();
@@ -93,16 +97,26 @@ bool prepare_task_data(DistContext& context, const Config& config) {
       const std::string& quote = quotes[order[k]];
       corpus += quote + "\n";
       const auto [prompt, response] = split_quote(quote, tc.prompt_words);
-      if (k < static_cast<std::size_t>(tc.pair_prompts)) pair_prompts += prompt_line(k, prompt) + "\n";
+      // A pair prompt keeps its quote's own continuation: one of the
+      // responses people's pairs can hold.
+      if (k < static_cast<std::size_t>(tc.pair_prompts))
+        pair_prompts += to_jsonl_line(nlohmann::ordered_json{{"id", std::to_string(k)}, {"prompt", prompt}, {"response", response}}) + "\n";
       if (response.empty()) continue;
       sft += to_jsonl_line(nlohmann::ordered_json{{"prompt", prompt}, {"response", response}}) + "\n";
       ++sft_examples;
     }
+    // Held-out quotes: eval prompts, then sampling prompts, then validation
+    // prompts (settings are tuned on those, results reported on the eval ones).
+    std::string validation_prompts;
+    std::size_t validation = 0;
     for (std::size_t k = used - held, n = 0; k < used; ++k, ++n) {
       const std::string prompt = split_quote(quotes[order[k]], tc.prompt_words).first;
       if (n < static_cast<std::size_t>(tc.eval_prompts)) eval_prompts += prompt_line(n, prompt) + "\n";
       else if (sampling < static_cast<std::size_t>(tc.sample_prompts)) prompts += prompt_line(sampling++, prompt) + "\n";
+      else if (validation < static_cast<std::size_t>(tc.validation_prompts))
+        validation_prompts += prompt_line(validation++, prompt) + "\n";
     }
+    write_file_atomic(paths.validation_prompts, validation_prompts);
     write_file_atomic(paths.corpus, corpus);
     write_file_atomic(paths.sft, sft);
     write_file_atomic(paths.eval_prompts, eval_prompts);
@@ -114,10 +128,11 @@ bool prepare_task_data(DistContext& context, const Config& config) {
                                             {"sft_examples", sft_examples},
                                             {"eval_prompts", tc.eval_prompts},
                                             {"pair_prompts", tc.pair_prompts},
-                                            {"sample_prompts", sampling}};
+                                            {"sample_prompts", sampling},
+                                            {"validation_prompts", validation}};
     write_file_atomic(paths.task_json, summary.dump(2) + "\n");  // last: marks the stage done
-    spdlog::info("data: {} quotes from {}: {} SFT examples, {} eval, {} pair and {} sampling prompts", used,
-                 tc.fortunes, sft_examples, tc.eval_prompts, tc.pair_prompts, sampling);
+    spdlog::info("data: {} quotes from {}: {} SFT examples, {} eval, {} pair, {} sampling and {} validation prompts",
+                 used, tc.fortunes, sft_examples, tc.eval_prompts, tc.pair_prompts, sampling, validation);
   });
   return true;
 }
@@ -166,38 +181,34 @@ bool make_initial_policy(DistContext& context, const Config& config) {
   return true;
 }
 
-bool simulate_human_pairs(DistContext& context, const Config& config, const std::string& sft_policy) {
-  const TaskPaths paths = task_paths(config);
-  if (fs::exists(paths.pairs)) return false;
-  model::Transformer policy = context.agree([&] { return model::load_model(sft_policy); });
-  policy->to(context.device(), context.compute_dtype());
-  policy->eval();
-  const auto files = context.agree([&] { return model::read_model_tokenizer(sft_policy); });
-  const std::unique_ptr<text::Tokenizer> tokenizer = files ? text::make_tokenizer(*files) : nullptr;
-  const VaderScorer gold = context.agree([&] {
-    if (!tokenizer) RSO_THROW(DataError, sft_policy + " has no tokenizer: the gold reward reads text");
-    return load_gold_scorer(config);
-  });
-  struct Prompt {
-    std::string text;
-    std::vector<std::int64_t> tokens;
-  };
-  std::vector<Prompt> prompts = context.agree([&] {
-    std::vector<Prompt> out;
-    JsonlReader reader(paths.pair_prompts);
-    while (reader.next()) out.push_back({reader.record().string("prompt"), {}});
-    for (auto& p : out) p.tokens = tokenizer->encode(p.text);
-    return out;
-  });
+namespace {
+
+struct TaskPrompt {
+  std::string text;
+  std::vector<std::int64_t> tokens;
+};
+
+// The simulated rater: a Bradley–Terry draw on the gold reward; true when the
+// first response is preferred.
+bool rater_prefers_first(const Config& config, std::uint64_t index, double g_first, double g_second) {
+  RandomStream rater({config.run.seed, Stage::label, index, 7});
+  return rater.bernoulli(1.0 / (1.0 + std::exp(-(g_first - g_second) / config.task.rater_temperature)));
+}
+
+// Two samples of `policy` drawn with `sampling` for each prompt, sharded over ranks; `use(i, tokens, texts)` sees prompt i's
+// pair (tokens as sampled, end-of-sequence kept where the sample ended) and
+// writes to `out`, this rank's part of `output`, which is joined at the end.
+void sample_two_per_prompt(
+    DistContext& context, const Config& config, model::Transformer& policy, const text::Tokenizer& tokenizer,
+    const std::vector<TaskPrompt>& prompts, model::SamplingOptions sampling, std::uint64_t seed,
+    const std::string& output, const char* what,
+    const std::function<void(std::uint64_t, const std::vector<std::int64_t> (&)[2], const std::string (&)[2],
+                             std::ostream&)>& use) {
   const ShardRange range = shard_range(prompts.size(), context.rank(), context.size());
-  model::SamplingOptions sampling;
-  sampling.temperature = 1.0;  // raters see the SFT policy's own distribution
   sampling.max_new_tokens = config.sample.max_new_tokens;
-  sampling.eos_id = tokenizer->eos_id();
-  const std::uint64_t seed = config.run.seed ^ fnv1a64("human pairs");
-  const std::string part = shard_part_path(paths.pairs, context.rank());
-  std::uint64_t kept = 0;
-  ShareProgress progress("pairs", "prompts", config.log.progress_seconds, context.is_root());
+  sampling.eos_id = tokenizer.eos_id();
+  const std::string part = shard_part_path(output, context.rank());
+  ShareProgress progress(what, "prompts", config.log.progress_seconds, context.is_root());
   context.agree([&] {
     std::ofstream out(part, std::ios::trunc);
     if (!out) RSO_THROW(IoError, "cannot write " + part);
@@ -209,42 +220,173 @@ bool simulate_human_pairs(DistContext& context, const Config& config, const std:
       for (std::uint64_t i = begin; i < end; ++i) batch.push_back({prompts[i].tokens, i});
       const auto samples = model::generate(policy, batch, 2, sampling, seed);
       for (std::uint64_t i = begin; i < end; ++i) {
-        const auto& two = samples[i - begin];
         std::vector<std::int64_t> y[2];
         std::string text[2];
-        double g[2];
         for (int c = 0; c < 2; ++c) {
-          y[c] = two[static_cast<std::size_t>(c)].tokens;
-          if (!y[c].empty() && y[c].back() == tokenizer->eos_id()) y[c].pop_back();
-          if (y[c].empty()) y[c].push_back(tokenizer->eos_id());  // an immediate stop is a response too
-          text[c] = replace_invalid_utf8(tokenizer->decode(y[c]));
-          g[c] = gold.compound(text[c]);
+          y[c] = samples[i - begin][static_cast<std::size_t>(c)].tokens;
+          std::vector<std::int64_t> words = y[c];
+          if (!words.empty() && words.back() == tokenizer.eos_id()) words.pop_back();
+          text[c] = replace_invalid_utf8(tokenizer.decode(words));
         }
-        // The simulated rater: a Bradley–Terry draw on the gold reward; a
-        // pair with nothing to tell apart may be declined.
-        if (config.task.rater_skips_ties && g[0] == g[1]) continue;
-        ++kept;
-        RandomStream rater({config.run.seed, Stage::label, i, 7});
-        const bool first = rater.bernoulli(1.0 / (1.0 + std::exp(-(g[0] - g[1]) / config.task.rater_temperature)));
-        const int w = first ? 0 : 1, l = 1 - w;
-        out << to_jsonl_line(nlohmann::ordered_json{{"prompt", prompts[i].text},
-                                                    {"chosen", text[w]},
-                                                    {"rejected", text[l]},
-                                                    {"prompt_ids", prompts[i].tokens},
-                                                    {"chosen_ids", y[w]},
-                                                    {"rejected_ids", y[l]},
-                                                    {"gold_chosen", g[w]},
-                                                    {"gold_rejected", g[l]}})
-            << "\n";
+        use(i, y, text, out);
       }
       progress.update(end - range.begin, range.size());
     }
   });
-  join_shard_parts(context, paths.pairs);
-  const std::uint64_t pairs = boost::mpi::all_reduce(context.world(), kept, std::plus<std::uint64_t>());
-  if (context.is_root())
-    spdlog::info("pairs: {} simulated human pairs from {} prompts ({} declined as ties) in {}", pairs, prompts.size(),
-                 prompts.size() - pairs, paths.pairs);
+  join_shard_parts(context, output);
+}
+
+// D_hf from people's text: per pair prompt, the first response is the
+// quote's own continuation (with probability task.own_continuation_share) or
+// another quote's, the second another quote's. Written by rank 0 as text:
+// readers end each response with end-of-sequence, as SFT responses end.
+std::uint64_t write_corpus_pairs(const Config& config, const TaskPaths& paths, const VaderScorer& gold) {
+  std::vector<std::string> continuations;  // every SFT response: the pool of "other" continuations
+  {
+    JsonlReader reader(paths.sft);
+    while (reader.next()) continuations.push_back(reader.record().string("response"));
+  }
+  if (continuations.size() < 3) RSO_THROW(DataError, paths.sft + ": too few SFT examples to draw D_hf responses from");
+  std::string lines;
+  std::uint64_t prompts = 0, drawn = 0, kept = 0, own_kept = 0;
+  JsonlReader reader(paths.pair_prompts);
+  while (reader.next()) {
+    const JsonlRecord record = reader.record();
+    const std::uint64_t i = prompts++;
+    const std::string prompt = record.string("prompt");
+    const std::string own = record.has("response") ? record.string("response") : "";
+    for (std::int64_t k = 0; k < config.task.pairs_per_prompt; ++k) {
+      ++drawn;
+      RandomStream draw({config.run.seed, Stage::human_pairs, i, static_cast<std::uint32_t>(k)});
+      auto other = [&](const std::string& not_this) {
+        for (;;) {  // another quote's continuation, never the same text as `not_this` or the own one
+          const std::string& pick = continuations[draw.below(continuations.size())];
+          if (pick != not_this && pick != own) return pick;
+        }
+      };
+      const bool use_own = !own.empty() && draw.bernoulli(config.task.own_continuation_share);
+      const std::string first = use_own ? own : other("");
+      const std::string second = other(first);
+      const double g[2] = {gold.compound(first), gold.compound(second)};
+      if (config.task.rater_skips_ties && g[0] == g[1]) continue;
+      ++kept;
+      own_kept += use_own ? 1 : 0;
+      const bool first_wins = rater_prefers_first(config, i * static_cast<std::uint64_t>(config.task.pairs_per_prompt) +
+                                                              static_cast<std::uint64_t>(k),
+                                                  g[0], g[1]);
+      const std::string* text[2] = {&first, &second};
+      const char* source[2] = {use_own ? "own" : "other", "other"};
+      const int w = first_wins ? 0 : 1, l = 1 - w;
+      lines += to_jsonl_line(nlohmann::ordered_json{{"prompt", prompt},
+                                                    {"chosen", *text[w]},
+                                                    {"rejected", *text[l]},
+                                                    {"gold_chosen", g[w]},
+                                                    {"gold_rejected", g[l]},
+                                                    {"chosen_source", source[w]},
+                                                    {"rejected_source", source[l]}}) +
+               "\n";
+    }
+  }
+  write_file_atomic(paths.pairs, lines);
+  spdlog::info("pairs: {} human pairs from people's text on {} prompts ({} of {} drawn declined as ties; {} hold the "
+               "prompt's own continuation) in {}",
+               kept, prompts, drawn - kept, drawn, own_kept, paths.pairs);
+  return kept;
+}
+
+}  // namespace
+
+bool simulate_human_pairs(DistContext& context, const Config& config, const std::string& sft_policy) {
+  const TaskPaths paths = task_paths(config);
+  const TaskConfig& tc = config.task;
+  const bool want_check = tc.check_prompts > 0;
+  if (fs::exists(paths.pairs) && (!want_check || fs::exists(paths.policy_pairs))) return false;
+  model::Transformer policy = context.agree([&] { return model::load_model(sft_policy); });
+  policy->to(context.device(), context.compute_dtype());
+  policy->eval();
+  const auto files = context.agree([&] { return model::read_model_tokenizer(sft_policy); });
+  const std::unique_ptr<text::Tokenizer> tokenizer = files ? text::make_tokenizer(*files) : nullptr;
+  const VaderScorer gold = context.agree([&] {
+    if (!tokenizer) RSO_THROW(DataError, sft_policy + " has no tokenizer: the gold reward reads text");
+    return load_gold_scorer(config);
+  });
+  auto read_prompts = [&](const std::string& path, std::int64_t limit) {
+    return context.agree([&] {
+      std::vector<TaskPrompt> out;
+      JsonlReader reader(path);
+      while ((limit < 0 || static_cast<std::int64_t>(out.size()) < limit) && reader.next())
+        out.push_back({reader.record().string("prompt"), {}});
+      for (auto& p : out) p.tokens = tokenizer->encode(p.text);
+      return out;
+    });
+  };
+
+  // The check of the proxy on the pairs rso sample will rank: SFT samples on
+  // sampling prompts, drawn as rso sample draws them, the higher gold reward
+  // chosen, ties dropped.
+  if (want_check) {
+    const std::vector<TaskPrompt> prompts = read_prompts(paths.prompts, tc.check_prompts);
+    std::uint64_t kept = 0;
+    sample_two_per_prompt(context, config, policy, *tokenizer, prompts, sampling_options(config),
+                          config.run.seed ^ fnv1a64("policy pairs"),
+                          paths.policy_pairs, "policy pairs",
+                          [&](std::uint64_t i, const std::vector<std::int64_t>(&y)[2], const std::string(&text)[2],
+                              std::ostream& out) {
+                            const double g[2] = {gold.compound(text[0]), gold.compound(text[1])};
+                            if (g[0] == g[1]) return;
+                            ++kept;
+                            const int w = g[0] > g[1] ? 0 : 1, l = 1 - w;
+                            out << to_jsonl_line(nlohmann::ordered_json{{"prompt", prompts[i].text},
+                                                                        {"chosen", text[w]},
+                                                                        {"rejected", text[l]},
+                                                                        {"prompt_ids", prompts[i].tokens},
+                                                                        {"chosen_ids", y[w]},
+                                                                        {"rejected_ids", y[l]},
+                                                                        {"gold_chosen", g[w]},
+                                                                        {"gold_rejected", g[l]}})
+                                << "\n";
+                          });
+    const std::uint64_t total = boost::mpi::all_reduce(context.world(), kept, std::plus<std::uint64_t>());
+    if (context.is_root())
+      spdlog::info("pairs: {} pairs of SFT samples on {} sampling prompts with a gold preference ({} ties dropped), "
+                   "to check the proxy on: {}",
+                   total, prompts.size(), prompts.size() - total, paths.policy_pairs);
+  }
+
+  std::uint64_t pairs = 0;
+  if (tc.human_responses == HumanResponses::corpus) {
+    pairs = context.agree([&] { return context.is_root() ? write_corpus_pairs(config, paths, gold) : 0; });
+    pairs = boost::mpi::all_reduce(context.world(), pairs, std::plus<std::uint64_t>());
+  } else {
+    const std::vector<TaskPrompt> prompts = read_prompts(paths.pair_prompts, -1);
+    std::uint64_t kept = 0;
+    model::SamplingOptions own_distribution;  // temperature 1: raters see the SFT policy's own samples
+    own_distribution.temperature = 1.0;
+    sample_two_per_prompt(context, config, policy, *tokenizer, prompts, own_distribution,
+                          config.run.seed ^ fnv1a64("human pairs"),
+                          paths.pairs, "pairs",
+                          [&](std::uint64_t i, const std::vector<std::int64_t>(&y)[2], const std::string(&text)[2],
+                              std::ostream& out) {
+                            const double g[2] = {gold.compound(text[0]), gold.compound(text[1])};
+                            // A pair with nothing to tell apart may be declined.
+                            if (tc.rater_skips_ties && g[0] == g[1]) return;
+                            ++kept;
+                            const int w = rater_prefers_first(config, i, g[0], g[1]) ? 0 : 1, l = 1 - w;
+                            out << to_jsonl_line(nlohmann::ordered_json{{"prompt", prompts[i].text},
+                                                                        {"chosen", text[w]},
+                                                                        {"rejected", text[l]},
+                                                                        {"prompt_ids", prompts[i].tokens},
+                                                                        {"chosen_ids", y[w]},
+                                                                        {"rejected_ids", y[l]},
+                                                                        {"gold_chosen", g[w]},
+                                                                        {"gold_rejected", g[l]}})
+                                << "\n";
+                          });
+    pairs = boost::mpi::all_reduce(context.world(), kept, std::plus<std::uint64_t>());
+    if (context.is_root())
+      spdlog::info("pairs: {} simulated human pairs of SFT samples from {} prompts ({} declined as ties) in {}", pairs,
+                   prompts.size(), prompts.size() - pairs, paths.pairs);
+  }
   if (pairs == 0) context.agree([] { RSO_THROW(DataError, "the simulated raters declined every pair (no response has a sentiment "
                                                             "word): no D_hf; raise task.pair_prompts or set "
                                                             "task.rater_skips_ties=false"); });

@@ -34,11 +34,25 @@ std::vector<std::int64_t> record_tokens(const JsonlRecord& record, const std::st
   return ids;
 }
 
+// A text response is a finished one, as an SFT response is: it ends with the
+// tokenizer's end-of-sequence token, so preference training keeps teaching
+// the policy to stop and a reward model reads what sampled responses end with.
+// Token ids are taken as given.
+std::vector<std::int64_t> record_response_tokens(const JsonlRecord& record, const std::string& field,
+                                                 const Tokenizer* tokenizer, std::int64_t vocab_size) {
+  std::vector<std::int64_t> ids = record_tokens(record, field, tokenizer, vocab_size);
+  const bool text = !record.has(field + "_ids");
+  if (text && tokenizer != nullptr && tokenizer->eos_id() >= 0 && tokenizer->eos_id() < vocab_size && !ids.empty() &&
+      ids.back() != tokenizer->eos_id())
+    ids.push_back(tokenizer->eos_id());
+  return ids;
+}
+
 PairTokens record_pair_tokens(const JsonlRecord& record, const Tokenizer* tokenizer, std::int64_t vocab_size) {
   PairTokens pair;
   pair.prompt = record_tokens(record, "prompt", tokenizer, vocab_size);
-  pair.chosen = record_tokens(record, "chosen", tokenizer, vocab_size);
-  pair.rejected = record_tokens(record, "rejected", tokenizer, vocab_size);
+  pair.chosen = record_response_tokens(record, "chosen", tokenizer, vocab_size);
+  pair.rejected = record_response_tokens(record, "rejected", tokenizer, vocab_size);
   if (pair.prompt.empty()) record.fail("prompt", "empty");
   if (pair.chosen.empty()) record.fail("chosen", "empty: a pair needs two non-empty responses");
   if (pair.rejected.empty()) record.fail("rejected", "empty: a pair needs two non-empty responses");

@@ -1,21 +1,14 @@
 // Training runs the SentencePiece library in the helper program rso-spm
 // (src/tools/sentencepiece_helper.cpp), which LibTorch never loads.
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "rso/core/error.hpp"
+#include "rso/core/helper_process.hpp"
 #include "rso/text/sentencepiece.hpp"
-
-extern char** environ;
 
 namespace rso::text {
 
@@ -46,36 +39,13 @@ void train_sentencepiece(const std::string& corpus, const std::string& model_pre
       RSO_THROW(UsageError, "SentencePiece flag '" + name + "' has whitespace in its value");
     arguments.push_back("--" + name + "=" + value);
   }
-  // The library logs every step; keep it in a file and show its end on failure.
+  // The library logs every step; keep it in a file and show its end on
+  // failure. The helper ignores the stop signals that reach it with the
+  // rank's (core/helper_process.hpp): the stage finishes, then rso stops.
   const std::string log_path = model_prefix + ".train.log";
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  std::vector<char*> argv;
-  for (auto& argument : arguments) argv.push_back(argument.data());
-  argv.push_back(nullptr);
-  // The stop signals (SIGUSR1, SIGTERM) reach the helper too: the launcher
-  // or Slurm signals every process of the step. rso finishes the stage it is
-  // in and then stops, so the helper must finish as well: it starts with
-  // them blocked (a blocked signal stays pending and never acts).
-  posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGUSR1);
-  sigaddset(&stop_signals, SIGTERM);
-  posix_spawnattr_setsigmask(&attributes, &stop_signals);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
-  pid_t pid = 0;
-  const int spawned = posix_spawn(&pid, helper.c_str(), &actions, &attributes, argv.data(), environ);
-  posix_spawnattr_destroy(&attributes);
-  posix_spawn_file_actions_destroy(&actions);
-  if (spawned != 0) RSO_THROW(IoError, "cannot start '" + helper + "': " + std::strerror(spawned));
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) RSO_THROW(InternalError, std::string("waitpid: ") + std::strerror(errno));
-  }
+  HelperStreams streams;
+  streams.stdout_file = log_path;
+  const int status = wait_for_helper(spawn_helper(arguments, streams));
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     std::ifstream log(log_path);
     std::vector<std::string> lines;
@@ -83,8 +53,7 @@ void train_sentencepiece(const std::string& corpus, const std::string& model_pre
     std::ostringstream tail;
     for (std::size_t i = lines.size() > 5 ? lines.size() - 5 : 0; i < lines.size(); ++i) tail << "\n  " << lines[i];
     RSO_THROW(DataError, "SentencePiece training failed (" +
-                             (WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
-                                                : "signal " + std::to_string(WTERMSIG(status))) +
+                             describe_wait_status(status) +
                              "); the end of " + log_path + ":" + tail.str());
   }
 }

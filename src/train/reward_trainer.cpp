@@ -4,9 +4,14 @@
 #include <ATen/core/grad_mode.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/mpi/collectives/all_reduce.hpp>
+
 #include <filesystem>
 
 #include "rso/core/error.hpp"
+#include "rso/dist/sharded_output.hpp"
+#include "rso/io/atomic_file.hpp"
+#include "rso/io/json_file.hpp"
 #include "rso/model/batching.hpp"
 #include "rso/train/model_flops.hpp"
 #include "rso/train/preference_data.hpp"
@@ -99,6 +104,29 @@ class RewardTask : public TrainingTask {
   }
 
   std::vector<std::string> progress_metrics() const override { return {"accuracy", "eval_accuracy", "grad_norm"}; }
+
+  // How often the model orders `pairs` as they are labelled (ranking models
+  // in both orders; a tie counts half), over every rank's share. Collective.
+  double agreement(const DistContext& context, const std::vector<PreferencePair>& pairs) {
+    const ShardRange range = shard_range(pairs.size(), context.rank(), context.size());
+    double agreed = context.agree([&] {
+      at::NoGradGuard no_grad;
+      double sum = 0;
+      constexpr std::size_t kChunk = 32;
+      for (std::size_t begin = range.begin; begin < range.end; begin += kChunk) {
+        std::vector<std::size_t> examples;
+        for (std::size_t i = begin; i < std::min<std::size_t>(range.end, begin + kChunk); ++i) examples.push_back(i);
+        at::Tensor logit = score(pairs, examples, std::vector<bool>(examples.size(), false), nullptr).logit.detach();
+        if (ranking())
+          logit = 0.5 * (logit - score(pairs, examples, std::vector<bool>(examples.size(), true), nullptr).logit.detach());
+        const at::Tensor l = logit.to(at::kDouble);
+        sum += l.gt(0).sum().item<double>() + 0.5 * l.eq(0).sum().item<double>();
+      }
+      return sum;
+    });
+    agreed = boost::mpi::all_reduce(context.world(), agreed, std::plus<double>());
+    return pairs.empty() ? 0.0 : agreed / static_cast<double>(pairs.size());
+  }
 
   void save(const std::string& output) override {
     model::save_reward_model(model_, (fs::path(output) / "model.h5").string(), head_, tokenizer_ ? &*tokenizer_ : nullptr);
@@ -214,11 +242,14 @@ bool run_reward_training(DistContext& context, const Config& config, const Train
   const RewardConfig& rc = config.reward;
   const fs::path run(config.run.dir);
   const std::string pairs_path = rc.pairs.empty() ? (run / "data" / "pairs.jsonl").string() : rc.pairs;
-  const std::string init_path = rc.init.empty() ? (run / "sft" / "model.h5").string() : rc.init;
+  // The SFT policy where this run's sft section puts it.
+  const std::string init_path = !rc.init.empty()          ? rc.init
+                                : !config.sft.output.empty() ? (fs::path(config.sft.output) / "model.h5").string()
+                                                             : (run / "sft" / "model.h5").string();
   const std::string kind = enum_name(rc.kind, kRewardKindNames);
   const std::string pooling = enum_name(rc.pooling, kRewardPoolingNames);
   if (rc.kind == RewardKind::ranking && rc.pooling != RewardPooling::last)
-    context.agree([] { RSO_THROW(ConfigError, "reward.pooling = mean needs reward.kind = pointwise: a ranking model "
+    context.agree([] { RSO_THROW(ConfigError, "reward.pooling = mean or sum needs reward.kind = pointwise: a ranking model "
                                               "must tell its two responses apart"); });
   context.agree([&] { global_batch_size(rc, context.size(), "reward"); });
 
@@ -256,6 +287,16 @@ bool run_reward_training(DistContext& context, const Config& config, const Train
       context, std::move(all), !rc.eval_pairs.empty(), [&] { return load(rc.eval_pairs); }, rc.eval_fraction,
       config.run.seed, Stage::reward, pairs_path);
   if (context.is_root()) spdlog::info("reward: {} model from {}", kind, init_path);
+  // The check on the policy's own samples (task.check_prompts makes them).
+  const std::string check_path = rc.check_pairs.empty() ? (run / "data" / "policy_pairs.jsonl").string() : rc.check_pairs;
+  const bool check = context.agree([&] {
+    if (!rc.check_pairs.empty() && !fs::exists(check_path))
+      RSO_THROW(IoError, "reward.check_pairs '" + check_path + "' does not exist");
+    // The built-in task's check may be empty: a policy whose samples the gold reward never tells apart.
+    return fs::exists(check_path) && (!rc.check_pairs.empty() || count_jsonl_records(check_path) > 0);
+  });
+  const std::vector<PreferencePair> check_pairs =
+      check ? context.agree([&] { return load(check_path); }) : std::vector<PreferencePair>{};
   RewardTask task(config, model, head, std::move(train), std::move(eval), std::move(tokenizer_files),
                   context.device());
 
@@ -268,7 +309,21 @@ bool run_reward_training(DistContext& context, const Config& config, const Train
   setup.parameters = named_parameters(*model);
   setup.output = rc.output.empty() ? (run / "reward").string() : rc.output;
   setup.config_hash = stage_hash(config, [](Config& r, const Config& c) { r.reward = c.reward; });
-  return run_training(context, config, setup, task, control);
+  if (!run_training(context, config, setup, task, control)) return false;
+  if (check) {
+    const double agreement = task.agreement(context, check_pairs);
+    context.agree([&] {
+      if (!context.is_root()) return;
+      spdlog::info("reward: agrees with {} on {:.3f} of its {} pairs (the policy's own samples, labelled by a trusted "
+                   "judge)",
+                   check_path, agreement, check_pairs.size());
+      const fs::path summary_path = fs::path(setup.output) / "summary.json";
+      nlohmann::ordered_json summary = nlohmann::ordered_json::parse(read_json_file(summary_path.string()).dump());
+      summary["check_pairs"] = {{"path", check_path}, {"pairs", check_pairs.size()}, {"agreement", agreement}};
+      write_file_atomic(summary_path, summary.dump(2) + "\n");
+    });
+  }
+  return true;
 }
 
 }  // namespace rso::train

@@ -24,13 +24,9 @@ std::vector<SftExample> load_sft_examples(const std::string& path, const text::T
     const JsonlRecord& record = reader.record();
     SftExample example;
     example.prompt = text::record_tokens(record, "prompt", tokenizer, vocab_size);
-    example.response = text::record_tokens(record, "response", tokenizer, vocab_size);
+    example.response = text::record_response_tokens(record, "response", tokenizer, vocab_size);
     if (example.prompt.empty()) record.fail("prompt", "empty");
     if (example.response.empty()) record.fail("response", "empty");
-    const bool text_response = !record.has("response_ids");
-    if (text_response && tokenizer != nullptr && tokenizer->eos_id() >= 0 && tokenizer->eos_id() < vocab_size &&
-        example.response.back() != tokenizer->eos_id())
-      example.response.push_back(tokenizer->eos_id());
     examples.push_back(std::move(example));
   }
   if (examples.empty()) RSO_THROW(DataError, "'" + path + "' holds no SFT examples");

@@ -133,6 +133,39 @@ check "pipeline continued writes the report" [ -s "$work/run/report.json" ]
 run "$rso" pipeline --config "$work/run/config.yaml" --print-config
 check "the resolved config loads back" status_is 0
 check "the resolved config keeps the run directory" stdout_has "dir: $work/run"
+# D_hf holds people's text (the quotes' continuations), not the SFT policy's samples.
+check "pipeline: D_hf responses come from the corpus" grep -q '"chosen_source":"\(own\|other\)"' "$work/run/data/pairs.jsonl"
+check "pipeline: the report has the exact KL per token" grep -q '"kl_per_token"' "$work/run/report.json"
+check "pipeline: the report has the share of responses with a gold reward" \
+  grep -q '"nonzero_gold_share_reference"' "$work/run/report.json"
+check "pipeline: the report has the proxy's agreement on reference pairs" grep -q '"proxy_on_reference_pairs"' "$work/run/report.json"
+if [ -s /usr/share/dict/words ]; then
+  check "pipeline: the report has the share of dictionary words" grep -q '"dictionary_words"' "$work/run/report.json"
+fi
+run mpi 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/until" "${tiny[@]}" --until pairs
+check "pipeline --until pairs exits 0" status_is 0
+check "pipeline --until pairs stops there" stderr_has "stopped after stage pairs (--until)"
+check "pipeline --until pairs trains no reward model" [ ! -e "$work/until/reward/model.h5" ]
+run "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/until" "${tiny[@]}" --until rewards
+check "pipeline --until with an unknown stage exits 2" status_is 2
+check "pipeline --until names the stages" stderr_has "the stages are data, tokenizer"
+
+# --- reward functions in place of the reward model (sample.scorer) -----------------------
+run mpi 2 "$rso" sample --config "$work/run/config.yaml" --set sample.scorer=gold --set sample.output="$work/gold-sample"
+check "sample with the gold reward as scorer exits 0" status_is 0
+check "sample says what scores the candidates" stderr_has "candidates scored by the gold reward"
+run mpi 2 "$rso" eval --config "$work/run/config.yaml" --set sample.scorer=gold --set eval.output="$work/gold-eval"
+check "eval with the gold reward as the proxy exits 0" status_is 0
+check "eval: the gold proxy is a function" grep -q '"reward_kind": "function"' "$work/gold-eval/report.json"
+# report.json's "mean" of a metric (dump(2): the key, then "mean" on its own line).
+mean_of() { awk -v key="\"$2\":" '$1 == key { found = 1 } found && $1 == "\"mean\":" { sub(",", "", $2); print $2; exit }' "$1"; }
+check "eval: the gold proxy's win rate is the gold win rate" \
+  [ "$(mean_of "$work/gold-eval/report.json" proxy_win_rate)" = "$(mean_of "$work/gold-eval/report.json" gold_win_rate)" ]
+check "eval: the gold proxy agrees with the gold reward on every reference pair it checks" \
+  grep -qE '"agreement": (1\.0|0\.0)' "$work/gold-eval/report.json"
+run "$rso" sample --config "$work/run/config.yaml" --set sample.scorer=vader
+check "an unknown scorer exits 2" status_is 2
+check "an unknown scorer names the key" stderr_has "sample.scorer = 'vader' is none of model, gold, exec:COMMAND"
 # A prompt the models cannot read with a full response is refused with its line, before any sampling.
 {
   echo '{"id": "short", "prompt": "a b c"}'
@@ -148,8 +181,9 @@ run "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/nofortunes" "
   --set task.fortunes="$work/absent"
 check "pipeline without the fortunes exits 4" status_is 4
 check "pipeline says where the fortunes come from" stderr_has "Debian's 'fortunes' package"
-# The tiny policy writes no sentiment words: raters who skip ties decline every pair.
-run mpi 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/ties" "${tiny[@]}" --set task.rater_skips_ties=true
+# The tiny policy writes no sentiment words: raters who skip ties decline every pair of its samples.
+run mpi 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/ties" "${tiny[@]}" --set task.rater_skips_ties=true \
+  --set task.human_responses=sft-policy
 check "pipeline with every pair declined exits 3" status_is 3
 check "pipeline says every pair was declined" stderr_has "declined every pair"
 
@@ -258,6 +292,23 @@ printf '{"id": "p1", "prompt": "x", "responses": ["a", "b"], "rewards": [0.5, Na
 run mpi 2 "$rso" select --in "$work/nan.jsonl" --out "$work/x.jsonl"
 check "select: a NaN reward exits 3" status_is 3
 check "select: a NaN reward names the prompt" stderr_has 'reward 1 of prompt "p1" is NaN'
+# An external scorer: the reward of "response i-j" is j (the given rewards are not read).
+cat >"$work/digit-scorer.sh" <<'SCORER'
+while IFS= read -r line; do d=${line%\"\}}; echo "${d##*-}"; done
+SCORER
+run mpi 2 "$rso" select --in "$work/candidates.jsonl" --out "$work/sel-ext.jsonl" --num-samples 4 --pairs first-round \
+  --pairs-out "$work/pairs-ext.jsonl" --scorer "exec:sh $work/digit-scorer.sh"
+check "select with an external scorer exits 0" status_is 0
+check "select with an external scorer writes its pairs" [ "$(wc -l <"$work/pairs-ext.jsonl")" -eq 22 ]
+check "select with an external scorer: the chosen response has the higher score" \
+  awk '{ match($0, /"chosen":"response [0-9]+-[0-9]+"/); c = substr($0, RSTART, RLENGTH); gsub(/.*-|"/, "", c);
+         match($0, /"rejected":"response [0-9]+-[0-9]+"/); r = substr($0, RSTART, RLENGTH); gsub(/.*-|"/, "", r);
+         if (c + 0 <= r + 0) bad = 1 } END { exit bad }' "$work/pairs-ext.jsonl"
+run mpi 2 "$rso" select --in "$work/candidates.jsonl" --out "$work/sel-bad.jsonl" --scorer "exec:read x; exit 7"
+check "select: a scorer that ends early exits 69" status_is 69
+check "select: a scorer that ends early is named, with its exit status" stderr_has "'read x; exit 7' (exit status 7)"
+run "$rso" select --in "$work/candidates.jsonl" --out "$work/sel-bad.jsonl" --scorer model
+check "select --scorer model exits 2" status_is 2
 run "$rso" select --in "$work/candidates.jsonl" --out "$work/x.jsonl" --beta 0
 check "select: beta 0 exits 2" status_is 2
 check "select: no output on error" [ ! -e "$work/x.jsonl" ]

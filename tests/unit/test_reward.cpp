@@ -78,6 +78,35 @@ TEST(RewardModel, MeanPoolingAveragesPerTokenScoresOverRealTokens) {
   testing::error_message([&] { model->set_pooling("max"); }, ErrorKind::data);
 }
 
+// Sum pooling: the sum of per-token scores; under causal attention the
+// prompt's tokens score the same after any response, so the gap between two
+// responses to one prompt is the gap between their own tokens' scores.
+TEST(RewardModel, SumPoolingComparesResponsesByTheirOwnTokens) {
+  RewardModel model = small_reward_model();
+  model->set_pooling("sum");
+  at::NoGradGuard no_grad;
+  const std::vector<std::int64_t> prompt = {3, 9, 4}, a = {1, 7}, b = {5, 6, 2};
+  auto per_token = [&](const std::vector<std::int64_t>& row) {
+    const at::Tensor ids = at::tensor(row, at::kLong).unsqueeze(0);
+    return (model->model->forward(ids, at::ones_like(ids))[0] * model->score->weight[0]).sum(1);  // [T]
+  };
+  std::vector<std::int64_t> xa = prompt, xb = prompt;
+  xa.insert(xa.end(), a.begin(), a.end());
+  xb.insert(xb.end(), b.begin(), b.end());
+  const at::Tensor sa = per_token(xa), sb = per_token(xb);
+  EXPECT_NEAR(model->forward(at::tensor(xa, at::kLong).unsqueeze(0))[0].item<double>(), sa.sum().item<double>(), 1e-12);
+  // The prompt's scores agree after either response...
+  EXPECT_TRUE(at::allclose(sa.narrow(0, 0, 3), sb.narrow(0, 0, 3), 0, 1e-12));
+  // ...so the pair's gap is the responses' own tokens.
+  const at::Tensor batch = at::zeros({2, 6}, at::kLong), mask = at::zeros({2, 6}, at::kLong);
+  batch[0].narrow(0, 1, 5).copy_(at::tensor(xa, at::kLong));
+  mask[0].narrow(0, 1, 5).fill_(1);
+  batch[1].copy_(at::tensor(xb, at::kLong));
+  mask[1].fill_(1);
+  const at::Tensor r = model->forward(batch, mask);
+  EXPECT_NEAR((r[0] - r[1]).item<double>(), (sa.narrow(0, 3, 2).sum() - sb.narrow(0, 3, 3).sum()).item<double>(), 1e-12);
+}
+
 TEST(RewardModel, BradleyTerryIsTheLogisticOfTheRewardGap) {
   const at::Tensor a = at::tensor({1.0, 0.0, -2.0}, at::kDouble), b = at::tensor({0.0, 0.0, 1.0}, at::kDouble);
   const at::Tensor p = bradley_terry_probability(a, b);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,10 @@
 #include "rso/dist/dist_context.hpp"
 #include "rso/eval/csv_plot.hpp"
 #include "rso/text/tokenizer_files.hpp"
+
+namespace rso::sampling {
+class TextScorer;
+}
 
 namespace rso::cli {
 
@@ -44,6 +49,7 @@ struct SelectOptions {
   std::optional<std::uint64_t> seed;
   std::string pairs;                 // "first-round" or "tournament"; empty: sample.pairs
   bool collapse_duplicates = false;  // sample only distinct responses
+  std::string scorer;                // --scorer gold|exec:COMMAND: rewards computed, not read
 };
 
 struct TokenizerTrainOptions {
@@ -66,6 +72,13 @@ void record_config(const DistContext& context, const Config& config);
 // .model, a tokenizer.json or a directory of tokenizer files.
 text::TokenizerFiles tokenizer_from(const std::string& path);
 
+// The reward function that `value` (of config key `key`: sample.scorer,
+// --scorer) names: the built-in task's gold reward, or an external scorer
+// process on this rank; null for "model" (a trained reward model scores).
+// Collective: a bad value or a scorer that cannot start fails every rank.
+std::unique_ptr<sampling::TextScorer> make_text_scorer(const DistContext& context, const Config& config,
+                                                       const std::string& value, const std::string& key);
+
 // Entry point: parses argv and runs the chosen command; returns the exit status.
 int run_cli(DistContext& context, int argc, char** argv);
 
@@ -74,7 +87,8 @@ bool print_config_if_asked(const DistContext& context, const ConfigOptions& opti
 
 int run_env(DistContext& context, const ConfigOptions& options);
 int run_inspect(DistContext& context, const std::string& path);
-int run_pipeline(DistContext& context, const ConfigOptions& options);
+// `until`: the last stage to run (empty: all); an unknown name is a usage error.
+int run_pipeline(DistContext& context, const ConfigOptions& options, const std::string& until = "");
 // Reports: "report.json", a run directory, or "LABEL=PATH".
 int run_plot(DistContext& context, const std::vector<std::string>& reports, const std::string& output);
 int run_plot_csv(DistContext& context, const eval::CsvPlotSpec& spec, const std::string& output);

@@ -107,6 +107,7 @@ constexpr EnumNames<LabelRule, 2> kLabelRuleNames{{{LabelRule::argmax, "argmax"}
 
 struct SampleConfig {
   std::string prompts, policy, reward_model, human_pairs, output;
+  std::string scorer = "model";
   std::int64_t block_size = 4;
   LabelRule label = LabelRule::argmax;
   std::int64_t num_candidates = 64;
@@ -137,6 +138,10 @@ struct SampleConfig {
     v.operational("prompts", prompts,
                   "prompts JSONL ({\"id\", \"prompt\"} or {\"id\", \"prompt_ids\"}); empty: <run.dir>/data/prompts.jsonl");
     v.operational("policy", policy, "SFT policy checkpoint; empty: <run.dir>/sft/model.h5");
+    v.param("scorer", scorer,
+            "what scores candidates (and judges as the proxy in rso eval): model (sample.reward_model), gold (the "
+            "built-in task's gold reward, VADER of the response: the oracle proxy), or exec:COMMAND (a program "
+            "started once per rank that reads JSONL {\"prompt\", \"response\"} lines and writes one number per line)");
     v.operational("reward_model", reward_model, "reward or ranking model checkpoint; empty: <run.dir>/reward/model.h5");
     v.operational("human_pairs", human_pairs,
                   "given pairs for source=direct ({\"prompt\", \"chosen\", \"rejected\"}); empty: "
@@ -160,6 +165,11 @@ enum class ScheduleKind { constant, cosine };
 constexpr EnumNames<ScheduleKind, 2> kScheduleKindNames{
     {{ScheduleKind::constant, "constant"}, {ScheduleKind::cosine, "cosine"}}};
 
+// Where the simulated human pairs D_hf take their responses from.
+enum class HumanResponses { corpus, sft_policy };
+constexpr EnumNames<HumanResponses, 2> kHumanResponsesNames{
+    {{HumanResponses::corpus, "corpus"}, {HumanResponses::sft_policy, "sft-policy"}}};
+
 // The built-in task "positive continuation" (task/builtin_task.hpp): data
 // from Debian's fortunes, a gold reward from the VADER lexicon.
 struct TaskConfig {
@@ -169,9 +179,13 @@ struct TaskConfig {
   std::int64_t min_words = 6, max_words = 30, max_quotes = 0;
   std::int64_t prompt_words = 4;
   double holdout = 0.1;
-  std::int64_t eval_prompts = 64, pair_prompts = 2048, sample_prompts = 256;
+  std::int64_t eval_prompts = 64, pair_prompts = 2048, sample_prompts = 256, validation_prompts = 64;
   double rater_temperature = 0.1;
   bool rater_skips_ties = true;
+  HumanResponses human_responses = HumanResponses::corpus;
+  double own_continuation_share = 0.5;
+  std::int64_t pairs_per_prompt = 1;
+  std::int64_t check_prompts = 256;
   std::int64_t vocab_size = 2000;
 
   template <class V>
@@ -186,11 +200,28 @@ struct TaskConfig {
     v.param("eval_prompts", eval_prompts, "held-out prompts rso eval judges", at_least(1));
     v.param("pair_prompts", pair_prompts, "prompts of the simulated human pairs D_hf (from the SFT quotes)", at_least(1));
     v.param("sample_prompts", sample_prompts, "prompts of the sampling stage (held out, after the eval prompts)", at_least(1));
+    v.param("validation_prompts", validation_prompts,
+            "held-out prompts after the sampling ones (data/validation_prompts.jsonl) to tune settings on, so that "
+            "the eval prompts only report",
+            non_negative());
     v.param("rater_temperature", rater_temperature,
             "simulated raters prefer y1 with probability sigmoid((gold(y1) - gold(y2)) / this)", positive());
     v.param("rater_skips_ties", rater_skips_ties,
             "raters decline pairs whose two responses have the same gold reward (with VADER: mostly neither has a "
             "sentiment word), as annotators may answer 'no preference'; false: a coin flip labels them");
+    v.param("human_responses", human_responses, kHumanResponsesNames,
+            "responses of D_hf: corpus (people's text: a quote's own continuation or another quote's, as the paper's "
+            "D_hf holds other policies' responses) or sft-policy (two samples of the SFT policy: on-policy pairs)");
+    v.param("own_continuation_share", own_continuation_share,
+            "corpus D_hf: chance that a pair's first response is its prompt's own continuation (else another "
+            "quote's); the second is always another quote's",
+            between(0.0, 1.0));
+    v.param("pairs_per_prompt", pairs_per_prompt,
+            "corpus D_hf: pairs drawn per pair prompt (people's text is plentiful; each pair draws anew)", at_least(1));
+    v.param("check_prompts", check_prompts,
+            "sampling prompts whose two SFT samples, judged by the gold reward, check the proxy on the pairs rso "
+            "sample ranks (data/policy_pairs.jsonl; ties dropped); 0: none",
+            non_negative());
     v.param("vocab_size", vocab_size, "SentencePiece vocabulary trained on the corpus (256 byte pieces included)", at_least(300));
     v.operational("fortunes", fortunes, "directory of fortune files (Debian package 'fortunes')");
     v.operational("lexicon", lexicon, "VADER lexicon (npm package vader-sentiment, fetched by setup.sh)");
@@ -302,14 +333,15 @@ struct SftConfig : OptimizationConfig {
 enum class RewardKind { pointwise, ranking };
 constexpr EnumNames<RewardKind, 2> kRewardKindNames{{{RewardKind::pointwise, "pointwise"}, {RewardKind::ranking, "ranking"}}};
 
-enum class RewardPooling { last, mean };
-constexpr EnumNames<RewardPooling, 2> kRewardPoolingNames{{{RewardPooling::last, "last"}, {RewardPooling::mean, "mean"}}};
+enum class RewardPooling { last, mean, sum };
+constexpr EnumNames<RewardPooling, 3> kRewardPoolingNames{
+    {{RewardPooling::last, "last"}, {RewardPooling::mean, "mean"}, {RewardPooling::sum, "sum"}}};
 
 struct RewardConfig : OptimizationConfig {
   RewardKind kind = RewardKind::ranking;
   RewardPooling pooling = RewardPooling::last;
   std::string first_marker = "\n[A] ", second_marker = "\n[B] ";
-  std::string pairs, eval_pairs, init, output;
+  std::string pairs, eval_pairs, check_pairs, init, output;
   double eval_fraction = 0.1;
   std::int64_t eval_every = 0;
 
@@ -323,8 +355,10 @@ struct RewardConfig : OptimizationConfig {
     v.param("kind", kind, kRewardKindNames,
             "pointwise: Bradley-Terry r(x, y); ranking: the paper's rho(x, y1, y2), trained with random order flips");
     v.param("pooling", pooling, kRewardPoolingNames,
-            "pointwise score read at the last token (Hugging Face's), or the mean of per-token scores (a learned "
-            "lexicon: fits sentiment-like rewards from few pairs); ranking models read the last token");
+            "pointwise score read at the last token (Hugging Face's), or the mean or the sum of per-token scores (a "
+            "learned lexicon: fits sentiment-like rewards from few pairs; with sum, the prompt's tokens add the same "
+            "to both responses of a prompt, so pairs compare their responses only); ranking models read the last "
+            "token");
     visit_optimization(v);
     v.param("first_marker", first_marker,
             "ranking input 'x <first_marker> y1 <second_marker> y2': text, or 'ids:' and comma-separated token ids");
@@ -335,6 +369,10 @@ struct RewardConfig : OptimizationConfig {
     v.operational("eval_every", eval_every, "steps between held-out evaluations; 0: only at the end", non_negative());
     v.operational("pairs", pairs, "human preference pairs JSONL {prompt, chosen, rejected}; empty: <run.dir>/data/pairs.jsonl");
     v.operational("eval_pairs", eval_pairs, "held-out pairs JSONL; empty: hold out reward.eval_fraction of the pairs");
+    v.operational("check_pairs", check_pairs,
+                  "pairs of the policy's own samples labelled by a trusted judge (JSONL {prompt, chosen, rejected}), "
+                  "on which the trained model's agreement is reported: how well it ranks what rso sample will give "
+                  "it; empty: <run.dir>/data/policy_pairs.jsonl when it exists");
     v.operational("init", init,
                   "starting point: a policy (its backbone; the score head is initialised) or a reward model; empty: "
                   "<run.dir>/sft/model.h5");
@@ -344,6 +382,7 @@ struct RewardConfig : OptimizationConfig {
 
 struct EvalConfig {
   std::string policy, reference, reward_model, prompts, output;
+  std::string dictionary = "/usr/share/dict/words";
   std::int64_t samples_per_prompt = 4;
 
   template <class V>
@@ -356,6 +395,9 @@ struct EvalConfig {
     v.operational("reward_model", reward_model, "the proxy reward or ranking model; empty: <run.dir>/reward/model.h5");
     v.operational("prompts", prompts, "eval prompts JSONL {id, prompt}; empty: <run.dir>/data/eval_prompts.jsonl");
     v.operational("output", output, "report.json, report.md, samples.jsonl; empty: <run.dir>/eval");
+    v.operational("dictionary", dictionary,
+                  "word list (Debian package wamerican) for the share of the policies' words that are English words; "
+                  "empty or missing: not reported");
   }
 };
 

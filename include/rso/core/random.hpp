@@ -33,6 +33,7 @@ enum class Stage : std::uint32_t {
   label = 7,
   train = 8,
   eval = 9,
+  human_pairs = 10,
 };
 
 struct StreamKey {

@@ -9,11 +9,18 @@
 //     r(x, y_ref); ranking: the ranking logit averaged over both orders > 0);
 //   - gold win: the gold reward (VADER compound of the text) prefers it;
 //   ties count half.
-// Per πθ response: the gold reward, the length in tokens, and the per-token
-// log-ratio log πθ(y)/π_ref(y) / |y|, whose mean over πθ's own samples
-// estimates KL(πθ ‖ π_ref) per token. Every figure is a mean over prompts of
-// the per-prompt mean, with a 95% interval mean ± 1.96·sd/√n over the n
-// prompts. Writes <output>/report.json, report.md and samples.jsonl.
+// The proxy is the reward model, or the reward function sample.scorer names.
+// Per response: the gold reward, whether it is nonzero (the response has a
+// sentiment word), the length in tokens. KL(πθ ‖ π_ref) per token: on
+// further samples of πθ itself (temperature 1, no top-k or top-p), the exact
+// KL of the two next-token distributions summed over each response
+// (model::sequence_kl) divided by its length. Every figure is a mean over
+// prompts of the per-prompt mean, with a 95% interval mean ± 1.96·sd/√n over
+// the n prompts. Also, over all responses: the share of words found in a
+// word list (eval.dictionary), and the proxy's agreement with the gold
+// reward on pairs of π_ref samples that the gold reward tells apart (the
+// pairs rso sample ranks). Writes <output>/report.json, report.md and
+// samples.jsonl.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -21,10 +28,19 @@
 #include "rso/core/config.hpp"
 #include "rso/dist/dist_context.hpp"
 
+namespace rso::sampling {
+class TextScorer;
+}
+
 namespace rso::eval {
 
-// Collective. Returns the report (also written to disk by rank 0).
-nlohmann::ordered_json run_evaluation(DistContext& context, const Config& config);
+// Collective. Returns the report (also written to disk by rank 0). `scorer`,
+// when given, is the proxy judge in place of eval.reward_model.
+nlohmann::ordered_json run_evaluation(DistContext& context, const Config& config,
+                                      sampling::TextScorer* scorer = nullptr);
+
+// report.md from report.json's content.
+std::string report_markdown(const nlohmann::ordered_json& report);
 
 // Mean and 95% half-width (1.96·sd/√n, sample sd) of per-prompt values.
 struct Estimate {

@@ -47,4 +47,11 @@ inline SequenceLogprobs sequence_logprob(Transformer& model, const PromptRespons
   return sequence_logprob(model, batch.input_ids, batch.attention_mask, batch.response_mask);
 }
 
+// KL(p ‖ q) of two policies along each row's response, exactly at every
+// step: Σ_t Σ_v p(v | y_<t) (log p(v | y_<t) − log q(v | y_<t)) over the
+// response positions t, [B]. On responses drawn from p itself (temperature 1,
+// no truncation) its mean is the sequence KL(p ‖ q), with less variance than
+// the log-ratio of the drawn tokens and never below 0. No gradients.
+at::Tensor sequence_kl(Transformer& p, Transformer& q, const PromptResponseBatch& batch);
+
 }  // namespace rso::model

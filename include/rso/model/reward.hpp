@@ -26,8 +26,11 @@ class RewardModelImpl : public torch::nn::Module {
   explicit RewardModelImpl(TransformerOptions options);
   // One score per row [B]: read at each row's last real token (pooling
   // "last", Hugging Face's), or the mean over real tokens of per-token scores
-  // (pooling "mean": a learned lexicon summed over the text, which small
-  // models fit from few pairs; pointwise models only).
+  // (pooling "mean": a learned lexicon averaged over the text, which small
+  // models fit from few pairs), or their sum (pooling "sum": under causal
+  // attention the prompt's tokens score alike after any response, so two
+  // responses to one prompt differ by their own tokens' scores only, the
+  // shape of a lexicon sum like VADER's); pointwise models only.
   at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask = {});
   const TransformerOptions& options() const { return options_; }
   const std::string& pooling() const { return pooling_; }

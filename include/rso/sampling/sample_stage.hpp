@@ -2,7 +2,8 @@
 // of three sources.
 //
 // - rso-sample-rank: n_c candidates per prompt from pi_sft, scored by the
-//   reward model, rejection-sampled to n_d (Algorithm 1), paired, labelled;
+//   reward model (or a reward function: sampling/text_scorer.hpp),
+//   rejection-sampled to n_d (Algorithm 1), paired, labelled;
 // - sft-sample-rank: n_d candidates from pi_sft, all kept, paired, labelled;
 // - direct: the given (human) pairs as they are.
 // Every pair carries log pi_sft of both responses, so training needs no
@@ -24,12 +25,17 @@
 
 namespace rso::sampling {
 
+class TextScorer;
+
 struct SampleStageLimits {
   std::int64_t max_blocks = -1;  // stop after about this many blocks in this run (-1: no limit)
 };
 
 // Returns true when every block is done (manifest complete, stats.json
-// written), false when a limit stopped it first. Collective.
-bool run_sample_stage(DistContext& context, const Config& config, const SampleStageLimits& limits = {});
+// written), false when a limit stopped it first. Collective. `scorer`, when
+// given, scores the candidates' text in place of sample.reward_model (the
+// reward function sample.scorer names; cli::make_text_scorer builds it).
+bool run_sample_stage(DistContext& context, const Config& config, const SampleStageLimits& limits = {},
+                      TextScorer* scorer = nullptr);
 
 }  // namespace rso::sampling

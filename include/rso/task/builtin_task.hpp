@@ -7,17 +7,27 @@
 //              response = the rest), the first task.pair_prompts of which
 //              also prompt the human pairs; the held-out ones give
 //              task.eval_prompts eval prompts, then up to task.sample_prompts
-//              sampling prompts, so the policy is judged on prompts it never saw.
+//              sampling prompts, then up to task.validation_prompts validation
+//              prompts (tune on these: `rso eval --set eval.prompts=...`), so
+//              the policy is judged on prompts it never saw.
 //              <run>/data/{corpus.txt, sft.jsonl, eval_prompts.jsonl,
-//              pair_prompts.jsonl, prompts.jsonl, task.json}
+//              pair_prompts.jsonl, prompts.jsonl, validation_prompts.jsonl,
+//              task.json}
 //   tokenizer  SentencePiece (unigram, task.vocab_size) on corpus.txt:
 //              <run>/tokenizer/spm.model
 //   init       a Llama-style policy of the `model` section, seeded random
 //              weights, with the tokenizer: <run>/init/model.h5
-//   pairs      the simulated human preference data D_hf: two samples of the
-//              SFT policy per pair prompt, judged by the gold reward, labelled
-//              by a Bradley–Terry draw P(y1 ≻ y2) = σ((g1 − g2) / τ), τ =
-//              task.rater_temperature: <run>/data/pairs.jsonl
+//   pairs      the simulated human preference data D_hf: per pair prompt, two
+//              responses people wrote (task.human_responses = corpus: the
+//              quote's own continuation or another quote's, and another
+//              quote's), as the paper's D_hf holds other policies' responses,
+//              not the SFT policy's; or two SFT samples (sft-policy). Judged
+//              by the gold reward, labelled by a Bradley–Terry draw
+//              P(y1 ≻ y2) = σ((g1 − g2) / τ), τ = task.rater_temperature:
+//              <run>/data/pairs.jsonl. Also the check of the proxy where it
+//              is used: two SFT samples on each of the first
+//              task.check_prompts sampling prompts, the higher gold reward
+//              chosen, ties dropped: <run>/data/policy_pairs.jsonl
 //
 // The gold reward g(x, y) is the VADER compound sentiment of the response
 // text y (task/vader.hpp), in (−1, 1): the policy should continue quotes
@@ -33,7 +43,7 @@
 namespace rso::task {
 
 struct TaskPaths {
-  std::string data, corpus, sft, eval_prompts, pair_prompts, prompts, pairs, task_json;
+  std::string data, corpus, sft, eval_prompts, pair_prompts, prompts, validation_prompts, pairs, policy_pairs, task_json;
   std::string tokenizer, init;
 };
 TaskPaths task_paths(const Config& config);

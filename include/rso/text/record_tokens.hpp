@@ -14,8 +14,14 @@ namespace rso::text {
 std::vector<std::int64_t> record_tokens(const JsonlRecord& record, const std::string& field, const Tokenizer* tokenizer,
                                         std::int64_t vocab_size);
 
+// A response field as tokens: text ends with the tokenizer's end-of-sequence
+// token (appended when missing), as SFT responses do; *_ids are as given.
+std::vector<std::int64_t> record_response_tokens(const JsonlRecord& record, const std::string& field,
+                                                 const Tokenizer* tokenizer, std::int64_t vocab_size);
+
 // A preference record {"prompt", "chosen", "rejected"} (text or *_ids) as
-// tokens; an empty prompt or response is a DataError naming the field.
+// tokens, text responses ending with end-of-sequence; an empty prompt or
+// response is a DataError naming the field.
 struct PairTokens {
   std::vector<std::int64_t> prompt, chosen, rejected;
 };
