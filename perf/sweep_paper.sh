@@ -42,8 +42,13 @@ mpi=(mpirun -np "$ranks" --oversubscribe)
 config=input/demo.yaml
 # shellcheck disable=SC2206
 extra=(${SWEEP_FLAGS:-})
-# The paper's settings (n_c 64, n_d 8, beta 0.5, gamma 0.05); the budgets are the demo's.
-common=(--set sample.num_candidates=64 --set sample.num_samples=8 --set sample.beta=0.5 --set train.gamma=0.05)
+# The paper's settings (n_c 64, n_d 8, beta 0.5, gamma 0.05). Budgets, to fit 2 hours on 2 cores: the first
+# SWEEP_PROMPTS (128) sampling prompts (n_d/2 = 4 first-round pairs each), SWEEP_STEPS (200) training steps of
+# the demo's batch; `direct` trains on the first steps x batch pairs of D_hf, one epoch.
+prompts=${SWEEP_PROMPTS:-128}
+steps=${SWEEP_STEPS:-200}
+common=(--set sample.num_candidates=64 --set sample.num_samples=8 --set sample.beta=0.5 --set train.gamma=0.05
+  --set train.steps="$steps")
 
 configurations() {  # name | extra --set flags
   for source in direct sft-sample-rank rso-sample-rank; do
@@ -72,6 +77,8 @@ for seed in "${seeds[@]}"; do
   [ -e "$seed_dir/init" ] || cp -r "$base/init" "$seed_dir/init"
   "${mpi[@]}" "$rso" pipeline "$config" --run-dir "$seed_dir" --set run.seed="$seed" \
     --set sft.output="$base/sft" --set reward.init="$base/sft/model.h5" --until reward "${extra[@]}"
+  head -n "$prompts" "$seed_dir/data/prompts.jsonl" >"$seed_dir/data/sweep_prompts.jsonl"
+  head -n "$((steps * 16))" "$seed_dir/data/pairs.jsonl" >"$seed_dir/data/sweep_direct_pairs.jsonl"
   # The list comes on descriptor 3: mpirun reads standard input and would eat it.
   while IFS='|' read -r name flags <&3; do
     if [ -n "${SWEEP_ONLY:-}" ] && ! echo "$name" | grep -qE "$SWEEP_ONLY"; then continue; fi
@@ -80,7 +87,7 @@ for seed in "${seeds[@]}"; do
     # shellcheck disable=SC2086
     shared=(--config "$config" --run-dir "$dir" --set run.seed="$seed" "${common[@]}" $flags
       --set sample.policy="$base/sft/model.h5" --set sample.reward_model="$seed_dir/reward/model.h5"
-      --set sample.prompts="$seed_dir/data/prompts.jsonl" --set sample.human_pairs="$seed_dir/data/pairs.jsonl"
+      --set sample.prompts="$seed_dir/data/sweep_prompts.jsonl" --set sample.human_pairs="$seed_dir/data/sweep_direct_pairs.jsonl"
       --set train.policy="$base/sft/model.h5" --set eval.reference="$base/sft/model.h5"
       --set eval.reward_model="$seed_dir/reward/model.h5" --set eval.prompts="$seed_dir/data/eval_prompts.jsonl"
       "${extra[@]}")
