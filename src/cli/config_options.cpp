@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "rso/cli/commands.hpp"
+#include "rso/sampling/text_scorer.hpp"
 #include "rso/core/log.hpp"
 #include "rso/io/atomic_file.hpp"
 
@@ -12,7 +13,13 @@ namespace rso::cli {
 Config resolve_config(const DistContext& context, const ConfigOptions& options) {
   std::vector<std::string> overrides = options.overrides;
   if (!options.run_dir.empty()) overrides.push_back("run.dir=" + options.run_dir);
-  Config config = context.agree([&] { return load_config(options.config_path, overrides); });
+  Config config = context.agree([&] {
+    Config loaded = load_config(options.config_path, overrides);
+    // Values whose form the schema cannot state are checked here, before
+    // anything is written into the run directory.
+    sampling::parse_scorer_spec(loaded.sample.scorer, "sample.scorer");
+    return loaded;
+  });
   set_log_level(config.log.level);
   return config;
 }

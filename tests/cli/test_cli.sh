@@ -151,21 +151,28 @@ check "pipeline --until with an unknown stage exits 2" status_is 2
 check "pipeline --until names the stages" stderr_has "the stages are data, tokenizer"
 
 # --- reward functions in place of the reward model (sample.scorer) -----------------------
-run mpi 2 "$rso" sample --config "$work/run/config.yaml" --set sample.scorer=gold --set sample.output="$work/gold-sample"
+# In a copy of the run: these commands record their config in their run directory.
+cp -r "$work/run" "$work/gold"
+run mpi 2 "$rso" sample --config "$work/gold/config.yaml" --run-dir "$work/gold" --set sample.scorer=gold \
+  --set sample.output="$work/gold/gold-sample"
 check "sample with the gold reward as scorer exits 0" status_is 0
 check "sample says what scores the candidates" stderr_has "candidates scored by the gold reward"
-run mpi 2 "$rso" eval --config "$work/run/config.yaml" --set sample.scorer=gold --set eval.output="$work/gold-eval"
+check "sample with the gold reward counts the pairs it cannot decide" grep -q '"tied_pairs_dropped"' "$work/gold/gold-sample/stats.json"
+run mpi 2 "$rso" eval --config "$work/gold/config.yaml" --run-dir "$work/gold" --set sample.scorer=gold \
+  --set eval.output="$work/gold/gold-eval"
 check "eval with the gold reward as the proxy exits 0" status_is 0
-check "eval: the gold proxy is a function" grep -q '"reward_kind": "function"' "$work/gold-eval/report.json"
+check "eval: the gold proxy is a function" grep -q '"reward_kind": "function"' "$work/gold/gold-eval/report.json"
 # report.json's "mean" of a metric (dump(2): the key, then "mean" on its own line).
 mean_of() { awk -v key="\"$2\":" '$1 == key { found = 1 } found && $1 == "\"mean\":" { sub(",", "", $2); print $2; exit }' "$1"; }
 check "eval: the gold proxy's win rate is the gold win rate" \
-  [ "$(mean_of "$work/gold-eval/report.json" proxy_win_rate)" = "$(mean_of "$work/gold-eval/report.json" gold_win_rate)" ]
+  [ "$(mean_of "$work/gold/gold-eval/report.json" proxy_win_rate)" = "$(mean_of "$work/gold/gold-eval/report.json" gold_win_rate)" ]
 check "eval: the gold proxy agrees with the gold reward on every reference pair it checks" \
-  grep -qE '"agreement": (1\.0|0\.0)' "$work/gold-eval/report.json"
-run "$rso" sample --config "$work/run/config.yaml" --set sample.scorer=vader
+  grep -qE '"agreement": (1\.0|0\.0)' "$work/gold/gold-eval/report.json"
+cp "$work/gold/config.yaml" "$work/gold-config-before.yaml"
+run "$rso" sample --config "$work/gold/config.yaml" --run-dir "$work/gold" --set sample.scorer=vader
 check "an unknown scorer exits 2" status_is 2
 check "an unknown scorer names the key" stderr_has "sample.scorer = 'vader' is none of model, gold, exec:COMMAND"
+check "an unknown scorer is refused before the run's config is rewritten" cmp -s "$work/gold-config-before.yaml" "$work/gold/config.yaml"
 # A prompt the models cannot read with a full response is refused with its line, before any sampling.
 {
   echo '{"id": "short", "prompt": "a b c"}'
