@@ -69,6 +69,15 @@ ExternalScorer::ExternalScorer(std::string command) : command_(std::move(command
 ExternalScorer::~ExternalScorer() {
   if (socket_ >= 0) close(socket_);  // the scorer reads end of input and exits
   if (pid_ > 0) {
+    // One that does not exit within 5 s of its input ending is stopped, so
+    // that rso never hangs on its way out.
+    int status = 0;
+    for (int tries = 0; tries < 500; ++tries) {
+      const pid_t done = waitpid(pid_, &status, WNOHANG);
+      if (done == pid_ || (done < 0 && errno != EINTR)) return;
+      usleep(10000);
+    }
+    kill(pid_, SIGKILL);
     try {
       wait_for_helper(pid_);
     } catch (...) {

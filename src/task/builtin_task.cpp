@@ -195,20 +195,23 @@ bool rater_prefers_first(const Config& config, std::uint64_t index, double g_fir
   return rater.bernoulli(1.0 / (1.0 + std::exp(-(g_first - g_second) / config.task.rater_temperature)));
 }
 
-// Two samples of `policy` drawn with `sampling` for each prompt, sharded over ranks; `use(i, tokens, texts)` sees prompt i's
-// pair (tokens as sampled, end-of-sequence kept where the sample ended) and
-// writes to `out`, this rank's part of `output`, which is joined at the end.
-void sample_two_per_prompt(
-    DistContext& context, const Config& config, model::Transformer& policy, const text::Tokenizer& tokenizer,
-    const std::vector<TaskPrompt>& prompts, model::SamplingOptions sampling, std::uint64_t seed,
-    const std::string& output, const char* what,
-    const std::function<void(std::uint64_t, const std::vector<std::int64_t> (&)[2], const std::string (&)[2],
-                             std::ostream&)>& use) {
+// Two samples of `policy` drawn with `sampling` for each prompt, sharded over
+// ranks, judged by the gold reward: `winner(i, gold)` says which of prompt
+// i's pair is chosen (0 or 1), or -1 to leave the pair out. Kept pairs go to
+// `output` as {prompt, chosen, rejected} with their token ids as sampled
+// (end-of-sequence kept where a sample ended) and gold rewards. Returns the
+// pairs kept over all ranks.
+std::uint64_t write_sampled_pairs(DistContext& context, const Config& config, model::Transformer& policy,
+                                  const text::Tokenizer& tokenizer, const VaderScorer& gold,
+                                  const std::vector<TaskPrompt>& prompts, model::SamplingOptions sampling,
+                                  std::uint64_t seed, const std::string& output, const char* what,
+                                  const std::function<int(std::uint64_t, const double (&)[2])>& winner) {
   const ShardRange range = shard_range(prompts.size(), context.rank(), context.size());
   sampling.max_new_tokens = config.sample.max_new_tokens;
   sampling.eos_id = tokenizer.eos_id();
   const std::string part = shard_part_path(output, context.rank());
   ShareProgress progress(what, "prompts", config.log.progress_seconds, context.is_root());
+  std::uint64_t kept = 0;
   context.agree([&] {
     std::ofstream out(part, std::ios::trunc);
     if (!out) RSO_THROW(IoError, "cannot write " + part);
@@ -222,18 +225,33 @@ void sample_two_per_prompt(
       for (std::uint64_t i = begin; i < end; ++i) {
         std::vector<std::int64_t> y[2];
         std::string text[2];
+        double g[2];
         for (int c = 0; c < 2; ++c) {
           y[c] = samples[i - begin][static_cast<std::size_t>(c)].tokens;
           std::vector<std::int64_t> words = y[c];
           if (!words.empty() && words.back() == tokenizer.eos_id()) words.pop_back();
           text[c] = replace_invalid_utf8(tokenizer.decode(words));
+          g[c] = gold.compound(text[c]);
         }
-        use(i, y, text, out);
+        const int w = winner(i, g);
+        if (w < 0) continue;
+        ++kept;
+        const int l = 1 - w;
+        out << to_jsonl_line(nlohmann::ordered_json{{"prompt", prompts[i].text},
+                                                    {"chosen", text[w]},
+                                                    {"rejected", text[l]},
+                                                    {"prompt_ids", prompts[i].tokens},
+                                                    {"chosen_ids", y[w]},
+                                                    {"rejected_ids", y[l]},
+                                                    {"gold_chosen", g[w]},
+                                                    {"gold_rejected", g[l]}})
+            << "\n";
       }
       progress.update(end - range.begin, range.size());
     }
   });
   join_shard_parts(context, output);
+  return boost::mpi::all_reduce(context.world(), kept, std::plus<std::uint64_t>());
 }
 
 // D_hf from people's text: per pair prompt, the first response is the
@@ -326,27 +344,10 @@ bool simulate_human_pairs(DistContext& context, const Config& config, const std:
   // chosen, ties dropped.
   if (want_check) {
     const std::vector<TaskPrompt> prompts = read_prompts(paths.prompts, tc.check_prompts);
-    std::uint64_t kept = 0;
-    sample_two_per_prompt(context, config, policy, *tokenizer, prompts, sampling_options(config),
-                          config.run.seed ^ fnv1a64("policy pairs"),
-                          paths.policy_pairs, "policy pairs",
-                          [&](std::uint64_t i, const std::vector<std::int64_t>(&y)[2], const std::string(&text)[2],
-                              std::ostream& out) {
-                            const double g[2] = {gold.compound(text[0]), gold.compound(text[1])};
-                            if (g[0] == g[1]) return;
-                            ++kept;
-                            const int w = g[0] > g[1] ? 0 : 1, l = 1 - w;
-                            out << to_jsonl_line(nlohmann::ordered_json{{"prompt", prompts[i].text},
-                                                                        {"chosen", text[w]},
-                                                                        {"rejected", text[l]},
-                                                                        {"prompt_ids", prompts[i].tokens},
-                                                                        {"chosen_ids", y[w]},
-                                                                        {"rejected_ids", y[l]},
-                                                                        {"gold_chosen", g[w]},
-                                                                        {"gold_rejected", g[l]}})
-                                << "\n";
-                          });
-    const std::uint64_t total = boost::mpi::all_reduce(context.world(), kept, std::plus<std::uint64_t>());
+    const std::uint64_t total = write_sampled_pairs(
+        context, config, policy, *tokenizer, gold, prompts, sampling_options(config),
+        config.run.seed ^ fnv1a64("policy pairs"), paths.policy_pairs, "policy pairs",
+        [](std::uint64_t, const double(&g)[2]) { return g[0] == g[1] ? -1 : g[0] > g[1] ? 0 : 1; });
     if (context.is_root())
       spdlog::info("pairs: {} pairs of SFT samples on {} sampling prompts with a gold preference ({} ties dropped), "
                    "to check the proxy on: {}",
@@ -359,30 +360,15 @@ bool simulate_human_pairs(DistContext& context, const Config& config, const std:
     pairs = boost::mpi::all_reduce(context.world(), pairs, std::plus<std::uint64_t>());
   } else {
     const std::vector<TaskPrompt> prompts = read_prompts(paths.pair_prompts, -1);
-    std::uint64_t kept = 0;
     model::SamplingOptions own_distribution;  // temperature 1: raters see the SFT policy's own samples
     own_distribution.temperature = 1.0;
-    sample_two_per_prompt(context, config, policy, *tokenizer, prompts, own_distribution,
-                          config.run.seed ^ fnv1a64("human pairs"),
-                          paths.pairs, "pairs",
-                          [&](std::uint64_t i, const std::vector<std::int64_t>(&y)[2], const std::string(&text)[2],
-                              std::ostream& out) {
-                            const double g[2] = {gold.compound(text[0]), gold.compound(text[1])};
-                            // A pair with nothing to tell apart may be declined.
-                            if (tc.rater_skips_ties && g[0] == g[1]) return;
-                            ++kept;
-                            const int w = rater_prefers_first(config, i, g[0], g[1]) ? 0 : 1, l = 1 - w;
-                            out << to_jsonl_line(nlohmann::ordered_json{{"prompt", prompts[i].text},
-                                                                        {"chosen", text[w]},
-                                                                        {"rejected", text[l]},
-                                                                        {"prompt_ids", prompts[i].tokens},
-                                                                        {"chosen_ids", y[w]},
-                                                                        {"rejected_ids", y[l]},
-                                                                        {"gold_chosen", g[w]},
-                                                                        {"gold_rejected", g[l]}})
-                                << "\n";
-                          });
-    pairs = boost::mpi::all_reduce(context.world(), kept, std::plus<std::uint64_t>());
+    pairs = write_sampled_pairs(context, config, policy, *tokenizer, gold, prompts, own_distribution,
+                                config.run.seed ^ fnv1a64("human pairs"), paths.pairs, "pairs",
+                                [&](std::uint64_t i, const double(&g)[2]) {
+                                  // A pair with nothing to tell apart may be declined.
+                                  if (tc.rater_skips_ties && g[0] == g[1]) return -1;
+                                  return rater_prefers_first(config, i, g[0], g[1]) ? 0 : 1;
+                                });
     if (context.is_root())
       spdlog::info("pairs: {} simulated human pairs of SFT samples from {} prompts ({} declined as ties) in {}", pairs,
                    prompts.size(), prompts.size() - pairs, paths.pairs);
