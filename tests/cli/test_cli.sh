@@ -166,8 +166,11 @@ check "eval: the gold proxy is a function" grep -q '"reward_kind": "function"' "
 mean_of() { awk -v key="\"$2\":" '$1 == key { found = 1 } found && $1 == "\"mean\":" { sub(",", "", $2); print $2; exit }' "$1"; }
 check "eval: the gold proxy's win rate is the gold win rate" \
   [ "$(mean_of "$work/gold/gold-eval/report.json" proxy_win_rate)" = "$(mean_of "$work/gold/gold-eval/report.json" gold_win_rate)" ]
-check "eval: the gold proxy agrees with the gold reward on every reference pair it checks" \
-  grep -qE '"agreement": (1\.0|0\.0)' "$work/gold/gold-eval/report.json"
+# "PAIRS AGREEMENT" of the proxy's check on reference pairs: all of them, or none to check.
+gold_check=$(awk '/"proxy_on_reference_pairs"/ { f = 1 } f && /"pairs"/ { gsub(",", "", $2); p = $2 }
+  f && /"agreement"/ { print p, $2; exit }' "$work/gold/gold-eval/report.json")
+check "eval: the gold proxy agrees with the gold reward on every reference pair it checks ($gold_check)" \
+  [ "${gold_check#* }" = "1.0" -o "$gold_check" = "0.0 0.0" ]
 cp "$work/gold/config.yaml" "$work/gold-config-before.yaml"
 run "$rso" sample --config "$work/gold/config.yaml" --run-dir "$work/gold" --set sample.scorer=vader
 check "an unknown scorer exits 2" status_is 2
