@@ -145,7 +145,8 @@ if ran rso && [ -d .deps/fortunes ] && [ -f data/npm/vader-sentiment-1.1.3/vader
   small=(--set task.fortunes="$root/.deps/fortunes" --set task.max_quotes=3000 --set task.eval_prompts=32
     --set task.pair_prompts=128 --set task.sample_prompts=32 --set task.vocab_size=400 --set dist.device=cuda
     --set model.hidden_size=128 --set model.num_layers=2 --set model.num_heads=4 --set model.num_kv_heads=4
-    --set model.intermediate_size=256 --set sft.steps=60 --set sft.eval_every=0 --set reward.steps=30
+    --set model.intermediate_size=256 --set sft.steps=60 --set sft.eval_every=0 --set sft.checkpoint_every=20
+    --set task.early_policy_step=20 --set task.early_pair_prompts=128 --set reward.steps=30
     --set train.steps=20 --set sample.num_candidates=16 --set sample.num_samples=4 --set sample.max_new_tokens=24
     --set eval.samples_per_prompt=2)
   for ranks in 1 2; do

@@ -16,12 +16,15 @@
 #include "rso/eval/evaluate.hpp"
 #include "rso/io/atomic_file.hpp"
 #include "rso/io/json_file.hpp"
+#include "rso/model/checkpoint.hpp"
 #include "rso/sampling/sample_stage.hpp"
 #include "rso/sampling/text_scorer.hpp"
 #include "rso/task/builtin_task.hpp"
 #include "rso/train/preference_trainer.hpp"
 #include "rso/train/reward_trainer.hpp"
 #include "rso/train/sft_trainer.hpp"
+#include "rso/train/train_checkpoint.hpp"
+#include "rso/train/trainer.hpp"
 
 namespace rso::cli {
 
@@ -53,6 +56,22 @@ StageResult training_stage(const std::string& model, const std::function<bool(co
   train::TrainingControl control;
   control.resume = true;
   return run(control) ? StageResult::ran : StageResult::stopped;
+}
+
+// The weaker policy of task.early_policy_step: the SFT policy's architecture
+// and tokenizer with the weights of its checkpoint at that step.
+std::function<model::Transformer()> early_sft_policy(const Config& config, const std::string& sft_model) {
+  if (config.task.early_policy_step == 0) return {};
+  return [step = config.task.early_policy_step, sft_model] {
+    const std::string checkpoints = (fs::path(sft_model).parent_path() / "checkpoints").string();
+    const auto checkpoint = train::train_checkpoint_at(checkpoints, step);
+    if (!checkpoint)
+      RSO_THROW(ConfigError, "task.early_policy_step = " + std::to_string(step) + ": no SFT checkpoint of that step in " +
+                                 checkpoints + " (sft writes one every sft.checkpoint_every steps)");
+    model::Transformer policy = model::load_model(sft_model);
+    train::load_train_checkpoint_weights(*checkpoint, train::named_parameters(*policy));
+    return policy;
+  };
 }
 
 }  // namespace
@@ -93,7 +112,7 @@ int run_pipeline(DistContext& context, const ConfigOptions& options, const std::
          return training_stage(sft_model, [&](const auto& c) { return train::run_sft_training(context, config, c); });
        }},
       {"pairs", "simulated human pairs D_hf (gold reward, Bradley-Terry raters)",
-       [&] { return from_work(task::simulate_human_pairs(context, config, sft_model)); }},
+       [&] { return from_work(task::simulate_human_pairs(context, config, sft_model, early_sft_policy(config, sft_model))); }},
       {"reward", "the proxy reward (or ranking) model on D_hf",
        [&] {
          if (config.sample.scorer != "model") {  // a reward function scores instead

@@ -1,11 +1,21 @@
 #include "rso/model/reward.hpp"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include "rso/core/error.hpp"
 #include "rso/model/batching.hpp"
 
 namespace rso::model {
+
+namespace {
+// Token valences are stored divided by this. Adam moves every parameter by
+// about the learning rate per step; a word's valence must travel O(1) (a
+// Bradley–Terry logit of a few units) in a few hundred steps, the backbone's
+// weights only a little: the scale gives the valences the larger step
+// without a second learning rate.
+constexpr double kValenceScale = 32.0;
+}  // namespace
 
 RewardModelImpl::RewardModelImpl(TransformerOptions options) : options_(std::move(options)) {
   options_.validate();
@@ -15,18 +25,30 @@ RewardModelImpl::RewardModelImpl(TransformerOptions options) : options_(std::mov
 }
 
 void RewardModelImpl::set_pooling(const std::string& pooling) {
-  if (pooling != "last" && pooling != "mean" && pooling != "sum")
-    RSO_THROW(DataError, "reward pooling '" + pooling + "' is none of last, mean, sum");
+  if (pooling != "last" && pooling != "mean" && pooling != "sum" && pooling != "lexicon")
+    RSO_THROW(DataError, "reward pooling '" + pooling + "' is none of last, mean, sum, lexicon");
   pooling_ = pooling;
+  if (pooling_ == "lexicon" && !token_valence) {
+    // Starts at zero, as the score head's pointwise training starts: the
+    // model begins indifferent.
+    token_valence = register_module(
+        "token_valence", torch::nn::Embedding(torch::nn::EmbeddingOptions(options_.vocab_size(), 1)));
+    token_valence->to(score->weight.device(), score->weight.scalar_type());
+    at::NoGradGuard no_grad;
+    token_valence->weight.zero_();
+  }
 }
 
 at::Tensor RewardModelImpl::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask) {
   const at::Tensor mask = attention_mask.defined() ? attention_mask : at::ones_like(input_ids);
   const at::Tensor hidden = model->forward(input_ids, mask);  // [B, T, H]
-  if (pooling_ == "mean" || pooling_ == "sum") {
+  if (pooling_ != "last") {
     const at::Tensor real = mask.to(hidden.scalar_type());
-    const at::Tensor total = (score(hidden).squeeze(-1) * real).sum(1);
-    return pooling_ == "sum" ? total : total / real.sum(1).clamp_min(1);
+    at::Tensor per_token = score(hidden).squeeze(-1);
+    if (token_valence)
+      per_token = per_token + kValenceScale * token_valence(input_ids).squeeze(-1).to(per_token.scalar_type());
+    const at::Tensor total = (per_token * real).sum(1);
+    return pooling_ == "mean" ? total / real.sum(1).clamp_min(1) : total;
   }
   // The last real token of each row, whatever side the padding is on.
   const at::Tensor columns = at::arange(mask.size(1), mask.options().dtype(at::kLong));

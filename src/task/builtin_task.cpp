@@ -190,21 +190,26 @@ struct TaskPrompt {
 
 // The simulated rater: a Bradley–Terry draw on the gold reward; true when the
 // first response is preferred.
-bool rater_prefers_first(const Config& config, std::uint64_t index, double g_first, double g_second) {
-  RandomStream rater({config.run.seed, Stage::label, index, 7});
+// `stream` keeps the draws of different sets of pairs apart.
+bool rater_prefers_first(const Config& config, std::uint64_t index, double g_first, double g_second,
+                         std::uint32_t stream = 7) {
+  RandomStream rater({config.run.seed, Stage::label, index, stream});
   return rater.bernoulli(1.0 / (1.0 + std::exp(-(g_first - g_second) / config.task.rater_temperature)));
 }
 
-// Two samples of `policy` drawn with `sampling` for each prompt, sharded over
-// ranks, judged by the gold reward: `winner(i, gold)` says which of prompt
-// i's pair is chosen (0 or 1), or -1 to leave the pair out. Kept pairs go to
+// `pairs_per_prompt` pairs of samples of `policy` (two samples each) drawn
+// with `sampling` for each prompt, sharded over ranks, judged by the gold
+// reward: `winner(n, gold)` says which response of pair n (prompt i's k-th
+// pair is n = i * pairs_per_prompt + k) is chosen (0 or 1), or -1 to leave the
+// pair out. Kept pairs go to
 // `output` as {prompt, chosen, rejected} with their token ids as sampled
 // (end-of-sequence kept where a sample ended) and gold rewards. Returns the
 // pairs kept over all ranks.
 std::uint64_t write_sampled_pairs(DistContext& context, const Config& config, model::Transformer& policy,
                                   const text::Tokenizer& tokenizer, const VaderScorer& gold,
-                                  const std::vector<TaskPrompt>& prompts, model::SamplingOptions sampling,
-                                  std::uint64_t seed, const std::string& output, const char* what,
+                                  const std::vector<TaskPrompt>& prompts, std::int64_t pairs_per_prompt,
+                                  model::SamplingOptions sampling, std::uint64_t seed, const std::string& output,
+                                  const char* what,
                                   const std::function<int(std::uint64_t, const double (&)[2])>& winner) {
   const ShardRange range = shard_range(prompts.size(), context.rank(), context.size());
   sampling.max_new_tokens = config.sample.max_new_tokens;
@@ -221,31 +226,33 @@ std::uint64_t write_sampled_pairs(DistContext& context, const Config& config, mo
       const std::uint64_t end = std::min(range.end, begin + kBatch);
       std::vector<model::PromptToSample> batch;
       for (std::uint64_t i = begin; i < end; ++i) batch.push_back({prompts[i].tokens, i});
-      const auto samples = model::generate(policy, batch, 2, sampling, seed);
+      const auto samples = model::generate(policy, batch, 2 * pairs_per_prompt, sampling, seed);
       for (std::uint64_t i = begin; i < end; ++i) {
-        std::vector<std::int64_t> y[2];
-        std::string text[2];
-        double g[2];
-        for (int c = 0; c < 2; ++c) {
-          y[c] = samples[i - begin][static_cast<std::size_t>(c)].tokens;
-          std::vector<std::int64_t> words = y[c];
-          if (!words.empty() && words.back() == tokenizer.eos_id()) words.pop_back();
-          text[c] = replace_invalid_utf8(tokenizer.decode(words));
-          g[c] = gold.compound(text[c]);
+        for (std::int64_t k = 0; k < pairs_per_prompt; ++k) {
+          std::vector<std::int64_t> y[2];
+          std::string text[2];
+          double g[2];
+          for (int c = 0; c < 2; ++c) {
+            y[c] = samples[i - begin][static_cast<std::size_t>(2 * k + c)].tokens;
+            std::vector<std::int64_t> words = y[c];
+            if (!words.empty() && words.back() == tokenizer.eos_id()) words.pop_back();
+            text[c] = replace_invalid_utf8(tokenizer.decode(words));
+            g[c] = gold.compound(text[c]);
+          }
+          const int w = winner(i * static_cast<std::uint64_t>(pairs_per_prompt) + static_cast<std::uint64_t>(k), g);
+          if (w < 0) continue;
+          ++kept;
+          const int l = 1 - w;
+          out << to_jsonl_line(nlohmann::ordered_json{{"prompt", prompts[i].text},
+                                                      {"chosen", text[w]},
+                                                      {"rejected", text[l]},
+                                                      {"prompt_ids", prompts[i].tokens},
+                                                      {"chosen_ids", y[w]},
+                                                      {"rejected_ids", y[l]},
+                                                      {"gold_chosen", g[w]},
+                                                      {"gold_rejected", g[l]}})
+              << "\n";
         }
-        const int w = winner(i, g);
-        if (w < 0) continue;
-        ++kept;
-        const int l = 1 - w;
-        out << to_jsonl_line(nlohmann::ordered_json{{"prompt", prompts[i].text},
-                                                    {"chosen", text[w]},
-                                                    {"rejected", text[l]},
-                                                    {"prompt_ids", prompts[i].tokens},
-                                                    {"chosen_ids", y[w]},
-                                                    {"rejected_ids", y[l]},
-                                                    {"gold_chosen", g[w]},
-                                                    {"gold_rejected", g[l]}})
-            << "\n";
       }
       progress.update(end - range.begin, range.size());
     }
@@ -257,8 +264,11 @@ std::uint64_t write_sampled_pairs(DistContext& context, const Config& config, mo
 // D_hf from people's text: per pair prompt, the first response is the
 // quote's own continuation (with probability task.own_continuation_share) or
 // another quote's, the second another quote's. Written by rank 0 as text:
-// readers end each response with end-of-sequence, as SFT responses end.
-std::uint64_t write_corpus_pairs(const Config& config, const TaskPaths& paths, const VaderScorer& gold) {
+// readers end each response with end-of-sequence, as SFT responses end. The
+// lines of `also` (a JSONL file of other pairs, if not empty) follow them in
+// the same atomic write, so pairs.jsonl is whole or absent.
+std::uint64_t write_corpus_pairs(const Config& config, const TaskPaths& paths, const VaderScorer& gold,
+                                 const std::string& also) {
   std::vector<std::string> continuations;  // every SFT response: the pool of "other" continuations
   {
     JsonlReader reader(paths.sft);
@@ -305,6 +315,11 @@ std::uint64_t write_corpus_pairs(const Config& config, const TaskPaths& paths, c
                "\n";
     }
   }
+  if (!also.empty()) {
+    std::ifstream in(also, std::ios::binary);
+    if (!in) RSO_THROW(IoError, "cannot read " + also);
+    lines.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
   write_file_atomic(paths.pairs, lines);
   spdlog::info("pairs: {} human pairs from people's text on {} prompts ({} of {} drawn declined as ties; {} hold the "
                "prompt's own continuation) in {}",
@@ -314,7 +329,8 @@ std::uint64_t write_corpus_pairs(const Config& config, const TaskPaths& paths, c
 
 }  // namespace
 
-bool simulate_human_pairs(DistContext& context, const Config& config, const std::string& sft_policy) {
+bool simulate_human_pairs(DistContext& context, const Config& config, const std::string& sft_policy,
+                          const std::function<model::Transformer()>& early_policy) {
   const TaskPaths paths = task_paths(config);
   const TaskConfig& tc = config.task;
   const bool want_check = tc.check_prompts > 0;
@@ -345,24 +361,55 @@ bool simulate_human_pairs(DistContext& context, const Config& config, const std:
   if (want_check) {
     const std::vector<TaskPrompt> prompts = read_prompts(paths.prompts, tc.check_prompts);
     const std::uint64_t total = write_sampled_pairs(
-        context, config, policy, *tokenizer, gold, prompts, sampling_options(config),
+        context, config, policy, *tokenizer, gold, prompts, tc.check_pairs_per_prompt, sampling_options(config),
         config.run.seed ^ fnv1a64("policy pairs"), paths.policy_pairs, "policy pairs",
         [](std::uint64_t, const double(&g)[2]) { return g[0] == g[1] ? -1 : g[0] > g[1] ? 0 : 1; });
     if (context.is_root())
       spdlog::info("pairs: {} pairs of SFT samples on {} sampling prompts with a gold preference ({} ties dropped), "
                    "to check the proxy on: {}",
-                   total, prompts.size(), prompts.size() - total, paths.policy_pairs);
+                   total, prompts.size(), prompts.size() * static_cast<std::uint64_t>(tc.check_pairs_per_prompt) - total,
+                   paths.policy_pairs);
+  }
+
+  // Responses of a weaker policy, as the paper's D_hf also holds other
+  // models' responses: pairs of two samples of an early SFT checkpoint.
+  std::string early_pairs;
+  std::uint64_t early = 0;
+  if (early_policy) {
+    model::Transformer weaker = context.agree([&] { return early_policy(); });
+    weaker->to(context.device(), context.compute_dtype());
+    weaker->eval();
+    const std::vector<TaskPrompt> prompts = read_prompts(paths.pair_prompts, tc.early_pair_prompts);
+    model::SamplingOptions own_distribution;  // temperature 1: the policy's own distribution
+    own_distribution.temperature = 1.0;
+    early_pairs = paths.pairs + ".early";
+    early = write_sampled_pairs(context, config, weaker, *tokenizer, gold, prompts, tc.early_pairs_per_prompt,
+                                own_distribution,
+                                config.run.seed ^ fnv1a64("early policy pairs"), early_pairs, "early-policy pairs",
+                                [&](std::uint64_t i, const double(&g)[2]) {
+                                  if (tc.rater_skips_ties && g[0] == g[1]) return -1;
+                                  return rater_prefers_first(config, i, g[0], g[1], 8) ? 0 : 1;
+                                });
+    if (context.is_root())
+      spdlog::info("pairs: {} simulated human pairs of the SFT checkpoint at step {} on {} prompts ({} declined as ties)",
+                   early, tc.early_policy_step, prompts.size(),
+                   prompts.size() * static_cast<std::uint64_t>(tc.early_pairs_per_prompt) - early);
   }
 
   std::uint64_t pairs = 0;
   if (tc.human_responses == HumanResponses::corpus) {
-    pairs = context.agree([&] { return context.is_root() ? write_corpus_pairs(config, paths, gold) : 0; });
-    pairs = boost::mpi::all_reduce(context.world(), pairs, std::plus<std::uint64_t>());
+    pairs = context.agree([&] { return context.is_root() ? write_corpus_pairs(config, paths, gold, early_pairs) : 0; });
+    pairs = boost::mpi::all_reduce(context.world(), pairs, std::plus<std::uint64_t>()) + early;
+    if (!early_pairs.empty()) context.agree([&] {
+        if (context.is_root()) fs::remove(early_pairs);
+      });
   } else {
+    if (early_policy)
+      context.agree([] { RSO_THROW(ConfigError, "task.early_policy_step adds to corpus D_hf only (task.human_responses=corpus)"); });
     const std::vector<TaskPrompt> prompts = read_prompts(paths.pair_prompts, -1);
     model::SamplingOptions own_distribution;  // temperature 1: raters see the SFT policy's own samples
     own_distribution.temperature = 1.0;
-    pairs = write_sampled_pairs(context, config, policy, *tokenizer, gold, prompts, own_distribution,
+    pairs = write_sampled_pairs(context, config, policy, *tokenizer, gold, prompts, 1, own_distribution,
                                 config.run.seed ^ fnv1a64("human pairs"), paths.pairs, "pairs",
                                 [&](std::uint64_t i, const double(&g)[2]) {
                                   // A pair with nothing to tell apart may be declined.

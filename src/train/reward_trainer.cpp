@@ -236,6 +236,28 @@ model::RewardModel initial_reward_model(const std::string& path, const std::stri
   return model;
 }
 
+// The parameters reward.frozen_layers leaves to train. The frozen ones (the
+// token embeddings and the lowest layers) stop requiring gradients, so
+// autograd does not differentiate below the first trained layer.
+std::vector<NamedParameter> trainable_parameters(model::RewardModel& model, std::int64_t frozen_layers) {
+  if (frozen_layers > model->options().num_layers())
+    RSO_THROW(ConfigError, "reward.frozen_layers = " + std::to_string(frozen_layers) + " but the model has " +
+                               std::to_string(model->options().num_layers()) + " layers");
+  auto frozen = [&](const std::string& name) {
+    if (frozen_layers == 0) return false;
+    if (name.rfind("model.embed_tokens.", 0) == 0) return true;
+    const std::string layers = "model.layers.";
+    if (name.rfind(layers, 0) != 0) return false;
+    return std::stoll(name.substr(layers.size())) < frozen_layers;
+  };
+  std::vector<NamedParameter> trainable;
+  for (auto& p : model->named_parameters()) {
+    if (frozen(p.key())) p.value().set_requires_grad(false);
+    else trainable.push_back({p.key(), p.value()});
+  }
+  return trainable;
+}
+
 }  // namespace
 
 bool run_reward_training(DistContext& context, const Config& config, const TrainingControl& control) {
@@ -249,7 +271,7 @@ bool run_reward_training(DistContext& context, const Config& config, const Train
   const std::string kind = enum_name(rc.kind, kRewardKindNames);
   const std::string pooling = enum_name(rc.pooling, kRewardPoolingNames);
   if (rc.kind == RewardKind::ranking && rc.pooling != RewardPooling::last)
-    context.agree([] { RSO_THROW(ConfigError, "reward.pooling = mean or sum needs reward.kind = pointwise: a ranking model "
+    context.agree([] { RSO_THROW(ConfigError, "reward.pooling = mean, sum or lexicon needs reward.kind = pointwise: a ranking model "
                                               "must tell its two responses apart"); });
   context.agree([&] { global_batch_size(rc, context.size(), "reward"); });
 
@@ -306,7 +328,11 @@ bool run_reward_training(DistContext& context, const Config& config, const Train
   setup.stage = Stage::reward;
   setup.seed = config.run.seed;
   setup.eval_every = rc.eval_every;
-  setup.parameters = named_parameters(*model);
+  setup.parameters = context.agree([&] { return trainable_parameters(model, rc.frozen_layers); });
+  if (rc.frozen_layers > 0 && context.is_root())
+    spdlog::info("reward: the token embeddings and the lowest {} layers keep their weights; {} of {} parameter tensors "
+                 "train",
+                 rc.frozen_layers, setup.parameters.size(), model->named_parameters().size());
   setup.output = rc.output.empty() ? (run / "reward").string() : rc.output;
   setup.config_hash = stage_hash(config, [](Config& r, const Config& c) { r.reward = c.reward; });
   if (!run_training(context, config, setup, task, control)) return false;

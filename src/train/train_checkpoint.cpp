@@ -81,6 +81,32 @@ std::optional<std::string> latest_train_checkpoint(const std::string& directory)
   return checkpoint.string();
 }
 
+namespace {
+// Copies the stored master weights into `parameters` (by name, shapes checked).
+void read_parameters(const h5::File& file, const std::string& path, const std::vector<NamedParameter>& parameters) {
+  const h5::Group group = file.open_group("parameters");
+  at::NoGradGuard no_grad;
+  for (const auto& p : parameters) {
+    const at::Tensor stored = group.read_tensor(p.name);
+    if (stored.sizes() != p.tensor.sizes()) RSO_THROW(DataError, path + ": parameter " + p.name + " has another shape");
+    at::Tensor target = p.tensor;
+    target.copy_(stored);
+  }
+}
+}  // namespace
+
+std::optional<std::string> train_checkpoint_at(const std::string& directory, std::int64_t step) {
+  const fs::path checkpoint = fs::path(directory) / step_name(step);
+  if (!fs::exists(checkpoint / "state.h5")) return std::nullopt;
+  return checkpoint.string();
+}
+
+void load_train_checkpoint_weights(const std::string& checkpoint, const std::vector<NamedParameter>& parameters) {
+  const std::string path = (fs::path(checkpoint) / "state.h5").string();
+  const h5::File file = h5::File::open(path, kTrainStateFormat, kTrainStateVersion);
+  read_parameters(file, path, parameters);
+}
+
 std::int64_t load_train_checkpoint(const std::string& checkpoint, const std::vector<NamedParameter>& parameters,
                                    Optimizer& optimizer, const std::string& config_hash) {
   const std::string path = (fs::path(checkpoint) / "state.h5").string();
@@ -89,16 +115,7 @@ std::int64_t load_train_checkpoint(const std::string& checkpoint, const std::vec
   if (stored_hash != config_hash)
     RSO_THROW(ConfigError, path + " was written for config hash " + stored_hash + ", this run has " + config_hash +
                                ": its parameters differ; use another train.output or start without --resume");
-  const h5::Group group = file.open_group("parameters");
-  {
-    at::NoGradGuard no_grad;
-    for (const auto& p : parameters) {
-      const at::Tensor stored = group.read_tensor(p.name);
-      if (stored.sizes() != p.tensor.sizes()) RSO_THROW(DataError, path + ": parameter " + p.name + " has another shape");
-      at::Tensor target = p.tensor;
-      target.copy_(stored);
-    }
-  }
+  read_parameters(file, path, parameters);
   const h5::Group state = file.open_group("optimizer");
   std::map<std::string, at::Tensor> slots;
   for (const auto& [key, tensor] : optimizer.state()) slots[key] = state.read_tensor(key);

@@ -146,6 +146,37 @@ run mpi 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/until" 
 check "pipeline --until pairs exits 0" status_is 0
 check "pipeline --until pairs stops there" stderr_has "stopped after stage pairs (--until)"
 check "pipeline --until pairs trains no reward model" [ ! -e "$work/until/reward/model.h5" ]
+# D_hf with an early SFT checkpoint's samples; more check pairs; a reward model with frozen lower layers.
+early=(--set sft.checkpoint_every=4 --set task.early_policy_step=4 --set task.early_pair_prompts=16
+  --set task.early_pairs_per_prompt=2 --set task.check_pairs_per_prompt=3 --set reward.frozen_layers=1
+  --set reward.checkpoint_every=2)
+run mpi 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/early" "${tiny[@]}" "${early[@]}" --until reward
+check "pipeline with an early policy in D_hf exits 0" status_is 0
+check "D_hf: 48 corpus pairs, then 2 pairs of the early checkpoint on each of 16 prompts" \
+  [ "$(wc -l <"$work/early/data/pairs.jsonl")" -eq 80 -a "$(grep -c '"chosen_ids"' "$work/early/data/pairs.jsonl")" -eq 32 ]
+check "D_hf's early pairs come after the corpus pairs" \
+  [ "$(tail -n 32 "$work/early/data/pairs.jsonl" | grep -c '"chosen_ids"')" -eq 32 ]
+check "D_hf leaves no early-pairs file behind" [ "$(find "$work/early/data" -name '*.early*' | wc -l)" -eq 0 ]
+# 3 pairs on each of the 8 check prompts: kept plus tied ones make 24.
+check_line=$(grep -o 'pairs: [0-9]* pairs of SFT samples on 8 sampling prompts with a gold preference ([0-9]* ties' "$work/err")
+check "the check pairs: 3 per check prompt, kept or tied" \
+  [ "$(echo "$check_line" | grep -o '[0-9]\+' | awk 'NR == 1 || NR == 3 { s += $1 } END { print s }')" = 24 ]
+check "the check pairs file holds the kept ones" \
+  [ "$(wc -l <"$work/early/data/policy_pairs.jsonl")" -eq "$(echo "$check_line" | grep -o '[0-9]\+' | head -1)" ]
+check "a frozen reward model says what trains" stderr_has "the lowest 1 layers keep their weights"
+run "$rso" inspect "$work/early/reward/checkpoints/step_00000002/state.h5"
+check "inspect reads the reward checkpoint" status_is 0
+check "the frozen layers are not in the reward checkpoint" [ "$(grep -c 'embed_tokens\|layers\.0\.' "$work/out")" -eq 0 ]
+check "the score head and the valences are in the reward checkpoint" \
+  [ "$(grep -c 'score\.weight\|token_valence\.weight' "$work/out")" -ge 2 ]
+run mpi 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/early2" "${tiny[@]}" "${early[@]}" \
+  --set task.early_policy_step=5 --until pairs
+check "an early policy step without a checkpoint exits 2" status_is 2
+check "an early policy step without a checkpoint is named" stderr_has "task.early_policy_step = 5: no SFT checkpoint of that step"
+run mpi 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/early3" "${tiny[@]}" "${early[@]}" \
+  --set reward.frozen_layers=2 --until reward
+check "more frozen layers than the model has exits 2" status_is 2
+check "more frozen layers than the model has is named" stderr_has "reward.frozen_layers = 2 but the model has 1 layers"
 run "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/until" "${tiny[@]}" --until rewards
 check "pipeline --until with an unknown stage exits 2" status_is 2
 check "pipeline --until names the stages" stderr_has "the stages are data, tokenizer"

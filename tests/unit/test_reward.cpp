@@ -107,6 +107,38 @@ TEST(RewardModel, SumPoolingComparesResponsesByTheirOwnTokens) {
   EXPECT_NEAR((r[0] - r[1]).item<double>(), (sa.narrow(0, 3, 2).sum() - sb.narrow(0, 3, 3).sum()).item<double>(), 1e-12);
 }
 
+// Lexicon pooling: sum pooling plus 32 times each real token's learned
+// valence (zero at first, so a new lexicon model scores as sum pooling);
+// padding adds nothing; a saved model keeps its valences.
+TEST(RewardModel, LexiconPoolingAddsEachTokensValenceToTheSum) {
+  testing::TempDir dir;
+  RewardModel model = small_reward_model();
+  const std::vector<std::int64_t> tokens = {3, 9, 4, 1, 7};
+  const at::Tensor ids = at::tensor(tokens, at::kLong).unsqueeze(0);
+  at::NoGradGuard no_grad;
+  model->set_pooling("sum");
+  const double sum = model->forward(ids)[0].item<double>();
+  model->set_pooling("lexicon");
+  ASSERT_TRUE(model->token_valence);
+  EXPECT_NEAR(model->forward(ids)[0].item<double>(), sum, 1e-12);
+  const at::Tensor valence = at::arange(31, at::kDouble).mul(0.01).sub(0.1);
+  model->token_valence->weight.copy_(valence.unsqueeze(1));
+  double expected = sum;
+  for (const std::int64_t t : tokens) expected += 32.0 * valence[t].item<double>();
+  EXPECT_NEAR(model->forward(ids)[0].item<double>(), expected, 1e-12);
+  at::Tensor left = at::full({1, 8}, 30, at::kLong), left_mask = at::zeros({1, 8}, at::kLong);
+  left[0].narrow(0, 3, 5).copy_(at::tensor(tokens, at::kLong));
+  left_mask[0].narrow(0, 3, 5).fill_(1);
+  EXPECT_NEAR(model->forward(left, left_mask)[0].item<double>(), expected, 1e-12);
+
+  const std::string path = (dir / "lexicon.h5").string();
+  save_reward_model(model, path, RewardHead{"pointwise", {}});
+  RewardModel loaded = load_reward_model(path);
+  EXPECT_EQ(loaded->pooling(), "lexicon");
+  EXPECT_TRUE(at::equal(loaded->token_valence->weight, model->token_valence->weight));
+  EXPECT_NEAR(loaded->forward(ids)[0].item<double>(), expected, 1e-12);
+}
+
 TEST(RewardModel, BradleyTerryIsTheLogisticOfTheRewardGap) {
   const at::Tensor a = at::tensor({1.0, 0.0, -2.0}, at::kDouble), b = at::tensor({0.0, 0.0, 1.0}, at::kDouble);
   const at::Tensor p = bradley_terry_probability(a, b);

@@ -185,7 +185,8 @@ struct TaskConfig {
   HumanResponses human_responses = HumanResponses::corpus;
   double own_continuation_share = 0.5;
   std::int64_t pairs_per_prompt = 1;
-  std::int64_t check_prompts = 256;
+  std::int64_t check_prompts = 256, check_pairs_per_prompt = 1;
+  std::int64_t early_policy_step = 0, early_pair_prompts = 4096, early_pairs_per_prompt = 1;
   std::int64_t vocab_size = 2000;
 
   template <class V>
@@ -222,6 +223,20 @@ struct TaskConfig {
             "sampling prompts whose two SFT samples, judged by the gold reward, check the proxy on the pairs rso "
             "sample ranks (data/policy_pairs.jsonl; ties dropped); 0: none",
             non_negative());
+    v.param("check_pairs_per_prompt", check_pairs_per_prompt,
+            "pairs of SFT samples per check prompt (more pairs: a tighter estimate of the proxy's agreement)",
+            at_least(1));
+    v.param("early_policy_step", early_policy_step,
+            "corpus D_hf also holds pairs of two samples of the SFT checkpoint at this step (a weaker policy whose "
+            "text resembles the SFT policy's, as the paper's D_hf holds other models' responses); must be a step "
+            "sft checkpoints at (sft.checkpoint_every); 0: none",
+            non_negative());
+    v.param("early_pair_prompts", early_pair_prompts,
+            "with early_policy_step: the first this many pair prompts get early_pairs_per_prompt such pairs each "
+            "(temperature 1)",
+            at_least(1));
+    v.param("early_pairs_per_prompt", early_pairs_per_prompt,
+            "with early_policy_step: pairs per prompt, each of two fresh samples", at_least(1));
     v.param("vocab_size", vocab_size, "SentencePiece vocabulary trained on the corpus (256 byte pieces included)", at_least(300));
     v.operational("fortunes", fortunes, "directory of fortune files (Debian package 'fortunes')");
     v.operational("lexicon", lexicon, "VADER lexicon (npm package vader-sentiment, fetched by setup.sh)");
@@ -333,9 +348,10 @@ struct SftConfig : OptimizationConfig {
 enum class RewardKind { pointwise, ranking };
 constexpr EnumNames<RewardKind, 2> kRewardKindNames{{{RewardKind::pointwise, "pointwise"}, {RewardKind::ranking, "ranking"}}};
 
-enum class RewardPooling { last, mean, sum };
-constexpr EnumNames<RewardPooling, 3> kRewardPoolingNames{
-    {{RewardPooling::last, "last"}, {RewardPooling::mean, "mean"}, {RewardPooling::sum, "sum"}}};
+enum class RewardPooling { last, mean, sum, lexicon };
+constexpr EnumNames<RewardPooling, 4> kRewardPoolingNames{
+    {{RewardPooling::last, "last"}, {RewardPooling::mean, "mean"}, {RewardPooling::sum, "sum"},
+     {RewardPooling::lexicon, "lexicon"}}};
 
 struct RewardConfig : OptimizationConfig {
   RewardKind kind = RewardKind::ranking;
@@ -344,6 +360,7 @@ struct RewardConfig : OptimizationConfig {
   std::string pairs, eval_pairs, check_pairs, init, output;
   double eval_fraction = 0.1;
   std::int64_t eval_every = 0;
+  std::int64_t frozen_layers = 0;
 
   RewardConfig() {
     learning_rate = 1e-4;
@@ -357,9 +374,14 @@ struct RewardConfig : OptimizationConfig {
     v.param("pooling", pooling, kRewardPoolingNames,
             "pointwise score read at the last token (Hugging Face's), or the mean or the sum of per-token scores (a "
             "learned lexicon: fits sentiment-like rewards from few pairs; with sum, the prompt's tokens add the same "
-            "to both responses of a prompt, so pairs compare their responses only); ranking models read the last "
-            "token");
+            "to both responses of a prompt, so pairs compare their responses only), or lexicon: sum with a learned "
+            "valence per token id added to each token's score (word valences learnt as parameters, context from the "
+            "backbone); ranking models read the last token");
     visit_optimization(v);
+    v.param("frozen_layers", frozen_layers,
+            "the token embeddings and this many of the lowest layers keep reward.init's weights: backward stops "
+            "above them, so a step costs less (a reward is a shallower function than language); 0: all train",
+            non_negative());
     v.param("first_marker", first_marker,
             "ranking input 'x <first_marker> y1 <second_marker> y2': text, or 'ids:' and comma-separated token ids");
     v.param("second_marker", second_marker, "see first_marker");

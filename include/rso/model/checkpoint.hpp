@@ -11,7 +11,9 @@
 //   /tokenizer              optional: @kind and the tokenizer's files as uint8
 //                           datasets (see rso/text/tokenizer_files.hpp)
 //   /reward_head            reward models only: @kind ("pointwise" or "ranking"),
-//                           @pooling ("last" or "mean"; "last" when absent) and,
+//                           @pooling ("last", "mean", "sum" or "lexicon", whose
+//                           per-token valences are the parameter
+//                           "token_valence.weight"; "last" when absent) and,
 //                           for ranking, the separator ids
 // Files are written to a temporary and renamed into place, so a checkpoint
 // on disk is always whole. Readable with h5py or h5dump; `rso inspect` shows it.

@@ -30,7 +30,11 @@ class RewardModelImpl : public torch::nn::Module {
   // models fit from few pairs), or their sum (pooling "sum": under causal
   // attention the prompt's tokens score alike after any response, so two
   // responses to one prompt differ by their own tokens' scores only, the
-  // shape of a lexicon sum like VADER's); pointwise models only.
+  // shape of a lexicon sum like VADER's), or that sum with a learned valence
+  // per token id added to each token's score (pooling "lexicon": a word's
+  // context-free valence is one parameter to learn, not a direction the
+  // backbone's hidden states must come to encode; the backbone's score adds
+  // context, e.g. negation); pointwise models only.
   at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask = {});
   const TransformerOptions& options() const { return options_; }
   const std::string& pooling() const { return pooling_; }
@@ -38,6 +42,7 @@ class RewardModelImpl : public torch::nn::Module {
 
   Backbone model{nullptr};
   torch::nn::Linear score{nullptr};
+  torch::nn::Embedding token_valence{nullptr};  // [vocab, 1], pooling "lexicon" only
 
  private:
   TransformerOptions options_;

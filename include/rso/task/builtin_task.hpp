@@ -21,12 +21,17 @@
 //              responses people wrote (task.human_responses = corpus: the
 //              quote's own continuation or another quote's, and another
 //              quote's), as the paper's D_hf holds other policies' responses,
-//              not the SFT policy's; or two SFT samples (sft-policy). Judged
+//              not the SFT policy's; or two SFT samples (sft-policy). With
+//              task.early_policy_step, corpus D_hf also holds pairs of two
+//              samples of an early SFT checkpoint on the first
+//              task.early_pair_prompts pair prompts (a weaker policy: other
+//              models' responses, as in the paper's D_hf). Judged
 //              by the gold reward, labelled by a Bradley–Terry draw
 //              P(y1 ≻ y2) = σ((g1 − g2) / τ), τ = task.rater_temperature:
 //              <run>/data/pairs.jsonl. Also the check of the proxy where it
 //              is used: two SFT samples on each of the first
-//              task.check_prompts sampling prompts, the higher gold reward
+//              task.check_prompts sampling prompts (task.check_pairs_per_prompt
+//              pairs each), the higher gold reward
 //              chosen, ties dropped: <run>/data/policy_pairs.jsonl
 //
 // The gold reward g(x, y) is the VADER compound sentiment of the response
@@ -34,10 +39,12 @@
 // positively. The policy never trains on it; only the simulated raters see it.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "rso/core/config.hpp"
 #include "rso/dist/dist_context.hpp"
+#include "rso/model/transformer.hpp"
 #include "rso/task/vader.hpp"
 
 namespace rso::task {
@@ -53,7 +60,9 @@ TaskPaths task_paths(const Config& config);
 bool prepare_task_data(DistContext& context, const Config& config);
 bool train_task_tokenizer(DistContext& context, const Config& config);
 bool make_initial_policy(DistContext& context, const Config& config);
-bool simulate_human_pairs(DistContext& context, const Config& config, const std::string& sft_policy);
+// `early_policy`, when set, loads the weaker policy of task.early_policy_step.
+bool simulate_human_pairs(DistContext& context, const Config& config, const std::string& sft_policy,
+                          const std::function<model::Transformer()>& early_policy = {});
 
 // The gold reward of the task: VADER compound of the response text.
 VaderScorer load_gold_scorer(const Config& config);

@@ -31,6 +31,13 @@ std::string write_train_checkpoint(const std::string& directory, std::int64_t st
 // The newest committed checkpoint in `directory` (by its `latest` file), if any.
 std::optional<std::string> latest_train_checkpoint(const std::string& directory);
 
+// The committed checkpoint of `step` in `directory`, if there is one.
+std::optional<std::string> train_checkpoint_at(const std::string& directory, std::int64_t step);
+
+// The weights alone (no optimiser state, any config hash): a checkpoint read
+// as a snapshot of the model at its step.
+void load_train_checkpoint_weights(const std::string& checkpoint, const std::vector<NamedParameter>& parameters);
+
 // Loads weights and optimiser state; returns the step. A checkpoint written
 // for other parameters (config hash) is a ConfigError.
 std::int64_t load_train_checkpoint(const std::string& checkpoint, const std::vector<NamedParameter>& parameters,
