@@ -44,7 +44,7 @@ config=input/demo.yaml
 extra=(${SWEEP_FLAGS:-})
 # The paper's settings (n_c 64, n_d 8, beta 0.5, gamma 0.05). Budgets, to fit 2 hours on 2 cores: the first
 # SWEEP_PROMPTS (128) sampling prompts (n_d/2 = 4 first-round pairs each), SWEEP_STEPS (200) training steps of
-# the demo's batch; `direct` trains on the first steps x batch pairs of D_hf, one epoch.
+# the demo's batch; `direct` trains on steps x batch pairs drawn from D_hf (seeded), one epoch.
 prompts=${SWEEP_PROMPTS:-128}
 steps=${SWEEP_STEPS:-200}
 common=(--set sample.num_candidates=64 --set sample.num_samples=8 --set sample.beta=0.5 --set train.gamma=0.05
@@ -78,7 +78,9 @@ for seed in "${seeds[@]}"; do
   "${mpi[@]}" "$rso" pipeline "$config" --run-dir "$seed_dir" --set run.seed="$seed" \
     --set sft.output="$base/sft" --set reward.init="$base/sft/model.h5" --until reward "${extra[@]}"
   head -n "$prompts" "$seed_dir/data/prompts.jsonl" >"$seed_dir/data/sweep_prompts.jsonl"
-  head -n "$((steps * 16))" "$seed_dir/data/pairs.jsonl" >"$seed_dir/data/sweep_direct_pairs.jsonl"
+  # D_hf holds people's text, then the early checkpoint's pairs: draw across both.
+  shuf -n "$((steps * 16))" --random-source=<(yes "$seed") "$seed_dir/data/pairs.jsonl" \
+    >"$seed_dir/data/sweep_direct_pairs.jsonl"
   # The list comes on descriptor 3: mpirun reads standard input and would eat it.
   while IFS='|' read -r name flags <&3; do
     if [ -n "${SWEEP_ONLY:-}" ] && ! echo "$name" | grep -qE "$SWEEP_ONLY"; then continue; fi
