@@ -375,6 +375,8 @@ bool simulate_human_pairs(DistContext& context, const Config& config, const std:
   // models' responses: pairs of two samples of an early SFT checkpoint.
   std::string early_pairs;
   std::uint64_t early = 0;
+  if (early_policy && tc.human_responses != HumanResponses::corpus)
+    context.agree([] { RSO_THROW(ConfigError, "task.early_policy_step adds to corpus D_hf only (task.human_responses=corpus)"); });
   if (early_policy) {
     model::Transformer weaker = context.agree([&] { return early_policy(); });
     weaker->to(context.device(), context.compute_dtype());
@@ -404,8 +406,6 @@ bool simulate_human_pairs(DistContext& context, const Config& config, const std:
         if (context.is_root()) fs::remove(early_pairs);
       });
   } else {
-    if (early_policy)
-      context.agree([] { RSO_THROW(ConfigError, "task.early_policy_step adds to corpus D_hf only (task.human_responses=corpus)"); });
     const std::vector<TaskPrompt> prompts = read_prompts(paths.pair_prompts, -1);
     model::SamplingOptions own_distribution;  // temperature 1: raters see the SFT policy's own samples
     own_distribution.temperature = 1.0;

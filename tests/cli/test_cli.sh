@@ -173,6 +173,11 @@ run mpi 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/early2"
   --set task.early_policy_step=5 --until pairs
 check "an early policy step without a checkpoint exits 2" status_is 2
 check "an early policy step without a checkpoint is named" stderr_has "task.early_policy_step = 5: no SFT checkpoint of that step"
+run mpi 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/early4" "${tiny[@]}" "${early[@]}" \
+  --set task.human_responses=sft-policy --until pairs
+check "an early policy with on-policy D_hf exits 2" status_is 2
+check "an early policy with on-policy D_hf is named" stderr_has "task.early_policy_step adds to corpus D_hf only"
+check "an early policy with on-policy D_hf writes no D_hf" [ ! -e "$work/early4/data/pairs.jsonl" ]
 run mpi 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/early3" "${tiny[@]}" "${early[@]}" \
   --set reward.frozen_layers=2 --until reward
 check "more frozen layers than the model has exits 2" status_is 2
