@@ -39,6 +39,11 @@ void RewardModelImpl::set_pooling(const std::string& pooling) {
   }
 }
 
+at::Tensor RewardModelImpl::valences() const {
+  if (!token_valence) return {};
+  return kValenceScale * token_valence->weight.squeeze(-1);
+}
+
 at::Tensor RewardModelImpl::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask) {
   const at::Tensor mask = attention_mask.defined() ? attention_mask : at::ones_like(input_ids);
   const at::Tensor hidden = model->forward(input_ids, mask);  // [B, T, H]

@@ -69,6 +69,12 @@ class RewardTask : public TrainingTask {
   std::size_t eval_size() const override { return eval_.size(); }
   std::size_t metric_slots() const override { return kSlots; }
 
+  // Both sequences of the pair, each with the prompt.
+  double example_cost(std::size_t i) const override {
+    const PreferencePair& pair = train_[i];
+    return static_cast<double>(2 * pair.prompt.size() + pair.chosen.size() + pair.rejected.size());
+  }
+
   at::Tensor train_micro_batch(const std::vector<std::size_t>& examples, const std::vector<std::uint64_t>& positions,
                                std::vector<double>& sums, MicroBatchWork& work) override {
     std::vector<bool> flips;
@@ -76,7 +82,15 @@ class RewardTask : public TrainingTask {
       flips.push_back(ranking() && RandomStream({config_.run.seed, Stage::reward, position, 2}).bernoulli(0.5));
     const Scored scored = score(train_, examples, flips, &work);
     accumulate(scored, sums);
-    return scored.loss.sum();
+    at::Tensor loss = scored.loss.sum();
+    // The prior on the valences, once per step: the loop divides the step's
+    // loss by its examples, so each example carries its share of it.
+    const double l2 = config_.reward.valence_l2;
+    if (l2 > 0) {
+      const at::Tensor valences = model_->valences();
+      loss = loss + static_cast<double>(examples.size()) * 0.5 * l2 * valences.to(at::kFloat).square().sum();
+    }
+    return loss;
   }
 
   void evaluate(const std::vector<std::size_t>& examples, std::vector<double>& sums) override {
@@ -273,6 +287,8 @@ bool run_reward_training(DistContext& context, const Config& config, const Train
   if (rc.kind == RewardKind::ranking && rc.pooling != RewardPooling::last)
     context.agree([] { RSO_THROW(ConfigError, "reward.pooling = mean, sum or lexicon needs reward.kind = pointwise: a ranking model "
                                               "must tell its two responses apart"); });
+  if (rc.valence_l2 > 0 && rc.pooling != RewardPooling::lexicon)
+    context.agree([] { RSO_THROW(ConfigError, "reward.valence_l2 > 0 needs reward.pooling = lexicon: only it learns token valences"); });
   context.agree([&] { global_batch_size(rc, context.size(), "reward"); });
 
   model::RewardHead stored_head;

@@ -361,6 +361,7 @@ struct RewardConfig : OptimizationConfig {
   double eval_fraction = 0.1;
   std::int64_t eval_every = 0;
   std::int64_t frozen_layers = 0;
+  double valence_l2 = 0;
 
   RewardConfig() {
     learning_rate = 1e-4;
@@ -381,6 +382,11 @@ struct RewardConfig : OptimizationConfig {
     v.param("frozen_layers", frozen_layers,
             "the token embeddings and this many of the lowest layers keep reward.init's weights: backward stops "
             "above them, so a step costs less (a reward is a shallower function than language); 0: all train",
+            non_negative());
+    v.param("valence_l2", valence_l2,
+            "pooling lexicon: an L2 penalty (valence_l2 / 2) * sum of squared token valences added to the mean pair "
+            "loss, a prior that a token carries no sentiment until the pairs show it does: without it, valences of "
+            "words the noisy labels say little about fit the noise; 0: none",
             non_negative());
     v.param("first_marker", first_marker,
             "ranking input 'x <first_marker> y1 <second_marker> y2': text, or 'ids:' and comma-separated token ids");

@@ -39,6 +39,10 @@ class RewardModelImpl : public torch::nn::Module {
   const TransformerOptions& options() const { return options_; }
   const std::string& pooling() const { return pooling_; }
   void set_pooling(const std::string& pooling);
+  // Each token id's learned valence as it enters the score [vocab] (pooling
+  // "lexicon"; undefined otherwise), differentiable: what a penalty on the
+  // valences acts on.
+  at::Tensor valences() const;
 
   Backbone model{nullptr};
   torch::nn::Linear score{nullptr};
