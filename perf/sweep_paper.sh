@@ -26,7 +26,9 @@
 # (mean ± 1.96 sd / sqrt(seeds) over the seeds' means) to stdout and to
 # RESULTS_DIR/table.md, and RESULTS_DIR/table1.png (gold win rate against KL).
 #
-# Environment: SWEEP_FLAGS="--set k=v ..." is added last to every command
+# Environment: SWEEP_CONFIG (default input/demo.yaml) is the configuration every
+# stage starts from (a copy pins a long sweep to it while the file changes);
+# SWEEP_FLAGS="--set k=v ..." is added last to every command
 # (smaller budgets); SWEEP_ONLY="regex" runs only the matching configurations;
 # RESULTS_DIR as above.
 set -euo pipefail
@@ -39,7 +41,7 @@ seeds=("$@")
 results=${RESULTS_DIR:-perf/results/table1}
 rso="$build/rso"
 mpi=(mpirun -np "$ranks" --oversubscribe)
-config=input/demo.yaml
+config=${SWEEP_CONFIG:-input/demo.yaml}
 # shellcheck disable=SC2206
 extra=(${SWEEP_FLAGS:-})
 # The paper's settings (n_c 64, n_d 8, beta 0.5, gamma 0.05). Budgets, to fit 2 hours on 2 cores: the first
