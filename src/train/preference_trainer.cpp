@@ -177,12 +177,6 @@ class PreferenceTask : public TrainingTask {
   std::size_t train_size() const override { return pairs_.size(); }
   std::size_t metric_slots() const override { return kSlots; }
 
-  // Both sequences of the pair, each with the prompt.
-  double example_cost(std::size_t i) const override {
-    const PreferencePair& pair = pairs_[i];
-    return static_cast<double>(2 * pair.prompt.size() + pair.chosen.size() + pair.rejected.size());
-  }
-
   at::Tensor train_micro_batch(const std::vector<std::size_t>& examples, const std::vector<std::uint64_t>&,
                                std::vector<double>& sums, MicroBatchWork& work) override {
     std::vector<std::vector<std::int64_t>> prompts, chosen, rejected;

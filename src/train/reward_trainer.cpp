@@ -69,12 +69,6 @@ class RewardTask : public TrainingTask {
   std::size_t eval_size() const override { return eval_.size(); }
   std::size_t metric_slots() const override { return kSlots; }
 
-  // Both sequences of the pair, each with the prompt.
-  double example_cost(std::size_t i) const override {
-    const PreferencePair& pair = train_[i];
-    return static_cast<double>(2 * pair.prompt.size() + pair.chosen.size() + pair.rejected.size());
-  }
-
   at::Tensor train_micro_batch(const std::vector<std::size_t>& examples, const std::vector<std::uint64_t>& positions,
                                std::vector<double>& sums, MicroBatchWork& work) override {
     std::vector<bool> flips;

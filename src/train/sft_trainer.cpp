@@ -55,10 +55,6 @@ class SftTask : public TrainingTask {
     return tokens;
   }
 
-  double example_cost(std::size_t i) const override {
-    return static_cast<double>(train_[i].prompt.size() + train_[i].response.size());
-  }
-
   at::Tensor train_micro_batch(const std::vector<std::size_t>& examples, const std::vector<std::uint64_t>&,
                                std::vector<double>& sums, MicroBatchWork& work) override {
     const at::Tensor nll = negative_log_likelihood(train_, examples, sums);

@@ -6,12 +6,10 @@
 #include <boost/mpi/collectives.hpp>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <numeric>
 
 #include "rso/core/error.hpp"
 #include "rso/core/stop_request.hpp"
@@ -45,34 +43,6 @@ std::int64_t global_batch_size(const OptimizationConfig& c, std::int64_t ranks, 
                                " x grad_accumulation " + std::to_string(c.grad_accumulation) + " x " +
                                std::to_string(ranks) + " ranks = " + std::to_string(global_batch));
   return global_batch;
-}
-
-std::vector<std::size_t> deal_by_cost(const std::vector<double>& costs, std::int64_t world, std::int64_t micro_batch,
-                                      std::int64_t accumulation) {
-  const auto ranks = static_cast<std::size_t>(world);
-  const auto share = static_cast<std::size_t>(micro_batch * accumulation);
-  const auto micro = static_cast<std::size_t>(micro_batch);
-  if (costs.size() != ranks * share)
-    RSO_THROW(InternalError, "deal_by_cost: " + std::to_string(costs.size()) + " costs for " + std::to_string(ranks) +
-                                 " ranks of " + std::to_string(share));
-  std::vector<std::size_t> order(costs.size());
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  const bool uniform = std::all_of(costs.begin(), costs.end(), [](double c) { return c == 0; });
-  if (uniform || (ranks == 1 && accumulation == 1)) return order;
-  std::vector<std::size_t> by_cost = order;
-  std::stable_sort(by_cost.begin(), by_cost.end(), [&](std::size_t a, std::size_t b) { return costs[a] > costs[b]; });
-  std::vector<std::vector<std::size_t>> shares(ranks);
-  std::vector<double> load(ranks, 0.0);
-  for (const std::size_t example : by_cost) {
-    std::size_t best = ranks;
-    for (std::size_t r = 0; r < ranks; ++r)
-      if (shares[r].size() < share && (best == ranks || load[r] < load[best])) best = r;
-    shares[best].push_back(example);
-    load[best] += costs[example];
-  }
-  for (std::size_t r = 0; r < ranks; ++r)
-    for (std::size_t k = 0; k < share; ++k) order[((k / micro) * ranks + r) * micro + k % micro] = shares[r][k];
-  return order;
 }
 
 std::vector<NamedParameter> named_parameters(torch::nn::Module& module) {
@@ -254,17 +224,11 @@ bool run_training(DistContext& context, const Config& config, const TrainerSetup
     const auto step_started = std::chrono::steady_clock::now();
     context.agree([&] {
       phases.time(compute, [&] {
-        std::vector<std::size_t> drawn;
-        std::vector<double> costs;
-        for (std::int64_t k = 0; k < global_batch; ++k) {
-          drawn.push_back(order.at(static_cast<std::uint64_t>(step * global_batch + k)));
-          costs.push_back(task.example_cost(drawn.back()));
-        }
         std::vector<std::size_t> step_examples;
         std::vector<std::uint64_t> step_positions;
-        for (const std::size_t k : deal_by_cost(costs, world, oc.micro_batch, oc.grad_accumulation)) {
-          step_examples.push_back(drawn[k]);
-          step_positions.push_back(static_cast<std::uint64_t>(step * global_batch) + k);
+        for (std::int64_t k = 0; k < global_batch; ++k) {
+          step_positions.push_back(static_cast<std::uint64_t>(step * global_batch + k));
+          step_examples.push_back(order.at(step_positions.back()));
         }
         // Each rank's share times `world`: the gradient average is the step loss's gradient.
         const double scale = static_cast<double>(world) / task.loss_normaliser(step_examples);

@@ -115,51 +115,6 @@ TEST(HoldoutSplit, PartitionsDeterministically) {
   EXPECT_TRUE(holdout_split(10, 0.0, 7, Stage::sft).second.empty());
 }
 
-// Rank r's share under the loop's layout: micro-batch m at [(m*world + r)*micro, +micro).
-std::vector<std::size_t> share_of(const std::vector<std::size_t>& order, std::size_t rank, std::size_t world,
-                                  std::size_t micro, std::size_t accumulation) {
-  std::vector<std::size_t> share;
-  for (std::size_t m = 0; m < accumulation; ++m)
-    for (std::size_t j = 0; j < micro; ++j) share.push_back(order[(m * world + rank) * micro + j]);
-  return share;
-}
-
-TEST(DealByCost, EveryExampleOnceAndRanksCarryNearlyEqualCost) {
-  // 2 ranks x 2 micro-batches of 3: costs drawn so that the drawn order
-  // (rank 0 takes slots 0-2 and 6-8) would give rank 0 far more.
-  const std::vector<double> costs = {30, 29, 28, 1, 2, 3, 27, 26, 25, 4, 5, 6};
-  const auto order = deal_by_cost(costs, 2, 3, 2);
-  std::vector<std::size_t> sorted = order;
-  std::sort(sorted.begin(), sorted.end());
-  std::vector<std::size_t> all(costs.size());
-  std::iota(all.begin(), all.end(), std::size_t{0});
-  EXPECT_EQ(sorted, all);
-  double load[2] = {0, 0};
-  for (std::size_t r = 0; r < 2; ++r)
-    for (const std::size_t k : share_of(order, r, 2, 3, 2)) load[r] += costs[k];
-  // Longest first to the lighter rank: 30|29, 28|27, 25+...: the totals 93 and 93.
-  EXPECT_EQ(load[0] + load[1], 186.0);
-  EXPECT_LE(std::abs(load[0] - load[1]), 2.0);
-  // A rank's micro-batches go longest first: its first holds its longest examples.
-  for (std::size_t r = 0; r < 2; ++r) {
-    const auto share = share_of(order, r, 2, 3, 2);
-    for (std::size_t k = 1; k < share.size(); ++k) EXPECT_GE(costs[share[k - 1]], costs[share[k]]);
-  }
-}
-
-TEST(DealByCost, KeepsTheDrawnOrderWithoutCostsOrWithOneSlot) {
-  std::vector<std::size_t> identity(8);
-  std::iota(identity.begin(), identity.end(), std::size_t{0});
-  EXPECT_EQ(deal_by_cost(std::vector<double>(8, 0.0), 2, 4, 1), identity);
-  EXPECT_EQ(deal_by_cost({5, 1, 7, 2, 9, 3, 4, 8}, 1, 8, 1), identity);
-  // Three ranks, ties broken by the drawn order: equal costs deal round the ranks.
-  const auto order = deal_by_cost(std::vector<double>(6, 1.0), 3, 2, 1);
-  EXPECT_EQ(share_of(order, 0, 3, 2, 1), (std::vector<std::size_t>{0, 3}));
-  EXPECT_EQ(share_of(order, 1, 3, 2, 1), (std::vector<std::size_t>{1, 4}));
-  EXPECT_EQ(share_of(order, 2, 3, 2, 1), (std::vector<std::size_t>{2, 5}));
-  EXPECT_THROW(deal_by_cost(std::vector<double>(7, 1.0), 2, 4, 1), InternalError);
-}
-
 TEST(LearningRate, GlobalBatchMustBeHonoured) {
   OptimizationConfig c;
   c.micro_batch = 2;

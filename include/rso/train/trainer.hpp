@@ -7,9 +7,7 @@
 //   (the section's global_batch, when set, must equal it). Training examples
 //   are visited in one random order per epoch keyed by (seed, stage, epoch),
 //   so step s trains on global positions [s*G, (s+1)*G) of that order whatever
-//   the rank count. The step's examples are dealt to ranks by their cost
-//   (deal_by_cost), so that no rank waits for a longer share; rank r's
-//   micro-batch m is then the slice m*ranks + r.
+//   the rank count; rank r's micro-batch m is the slice m*ranks + r.
 // - The step loss is a sum of per-example terms over the global batch divided
 //   by the task's normaliser (G, or the step's response tokens for SFT); each
 //   rank backpropagates its share times `ranks`, and averaging the gradients
@@ -79,10 +77,6 @@ class TrainingTask {
   virtual double loss_normaliser(const std::vector<std::size_t>& step_examples) const {
     return static_cast<double>(step_examples.size());
   }
-  // What one training example costs to train, relative to the others (its
-  // tokens): the loop deals each step's examples to ranks by it. 0 for every
-  // example (the default) keeps them in their drawn order.
-  virtual double example_cost(std::size_t /*example*/) const { return 0; }
   // Forward of training examples `examples`, which sit at `positions` of the
   // run's example order (positions name an (epoch, example) visit, for
   // random draws that must survive a resume): returns the sum of their loss
@@ -117,18 +111,6 @@ struct TrainerSetup {
 // checkpoint). The final metrics also go to <output>/summary.json.
 bool run_training(DistContext& context, const Config& config, const TrainerSetup& setup, TrainingTask& task,
                   const TrainingControl& control);
-
-// How a step's global batch of `costs.size()` examples (micro_batch x
-// accumulation x world) goes to ranks: slot j of the returned order (rank r's
-// micro-batch m is slots [(m*world + r)*micro_batch, +micro_batch)) holds the
-// step's example order[j]. Longest processing time first: each example, most
-// costly first, goes to the rank with the least cost so far that has room, so
-// ranks' shares (and their padded lengths) come out nearly equal, and a rank's
-// micro-batches hold examples of similar length. The gradient is a sum over
-// the whole batch, so how it is dealt changes it only by rounding. Identity
-// when every cost is 0 or one slot takes the whole batch.
-std::vector<std::size_t> deal_by_cost(const std::vector<double>& costs, std::int64_t world, std::int64_t micro_batch,
-                                      std::int64_t accumulation);
 
 // A module's parameters by name, in registration order.
 std::vector<NamedParameter> named_parameters(torch::nn::Module& module);
