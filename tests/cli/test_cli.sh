@@ -182,6 +182,10 @@ run mpi 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/early3"
   --set reward.frozen_layers=2 --until reward
 check "more frozen layers than the model has exits 2" status_is 2
 check "more frozen layers than the model has is named" stderr_has "reward.frozen_layers = 2 but the model has 1 layers"
+run mpi 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/early5" "${tiny[@]}" "${early[@]}" \
+  --set reward.valence_l2=1e-4 --set reward.pooling=sum --until reward
+check "a valence prior without valences exits 2" status_is 2
+check "a valence prior without valences is named" stderr_has "reward.valence_l2 > 0 needs reward.pooling = lexicon"
 run "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/until" "${tiny[@]}" --until rewards
 check "pipeline --until with an unknown stage exits 2" status_is 2
 check "pipeline --until names the stages" stderr_has "the stages are data, tokenizer"

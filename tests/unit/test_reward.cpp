@@ -130,6 +130,10 @@ TEST(RewardModel, LexiconPoolingAddsEachTokensValenceToTheSum) {
   left[0].narrow(0, 3, 5).copy_(at::tensor(tokens, at::kLong));
   left_mask[0].narrow(0, 3, 5).fill_(1);
   EXPECT_NEAR(model->forward(left, left_mask)[0].item<double>(), expected, 1e-12);
+  // valences() is what enters the score (what reward.valence_l2 penalises).
+  double from_valences = sum;
+  for (const std::int64_t t : tokens) from_valences += model->valences()[t].item<double>();
+  EXPECT_NEAR(from_valences, expected, 1e-12);
 
   const std::string path = (dir / "lexicon.h5").string();
   save_reward_model(model, path, RewardHead{"pointwise", {}});
