@@ -148,7 +148,8 @@ if ran rso && [ -d .deps/fortunes ] && [ -f data/npm/vader-sentiment-1.1.3/vader
     --set model.intermediate_size=256 --set sft.steps=60 --set sft.eval_every=0 --set sft.checkpoint_every=20
     --set task.early_policy_step=20 --set task.early_pair_prompts=128 --set reward.steps=30
     --set train.steps=20 --set sample.num_candidates=16 --set sample.num_samples=4 --set sample.max_new_tokens=24
-    --set eval.samples_per_prompt=2)
+    --set eval.samples_per_prompt=2 --set sft.micro_batch=16 --set sft.grad_accumulation=1
+    --set reward.micro_batch=16 --set reward.grad_accumulation=1 --set train.micro_batch=8 --set train.grad_accumulation=1)
   for ranks in 1 2; do
     if ! time_left 60; then note "pipeline on $ranks rank(s) skipped: past the deadline"; continue; fi
     start=$SECONDS
