@@ -311,14 +311,17 @@ class Hasher {
   void param(const char* key, T& value, const char* doc, Bound = unbounded()) {
     YamlWriter one(false);
     one.param(key, value, doc);
-    canonical_ += prefix_ + one.str();
+    add(key, one.str());
   }
   template <class E, std::size_t N>
   void param(const char* key, E& value, const EnumNames<E, N>& names, const char*) {
-    canonical_ += prefix_ + key + ": " + enum_name(value, names) + "\n";
+    add(key, std::string(key) + ": " + enum_name(value, names) + "\n");
   }
   template <class... Ignored>
   void operational(Ignored&&...) {}
+
+  // "section.key" -> the value as YAML writes it.
+  const std::map<std::string, std::string>& params() const { return params_; }
 
   std::string hex() const {
     char out[17];
@@ -327,8 +330,18 @@ class Hasher {
   }
 
  private:
+  // `line` is "key: value\n" as the YAML writer gives it.
+  void add(const char* key, const std::string& line) {
+    canonical_ += prefix_ + line;
+    const std::size_t value_at = std::strlen(key) + 2;
+    std::string value = line.size() > value_at ? line.substr(value_at) : "";
+    while (!value.empty() && value.back() == '\n') value.pop_back();
+    params_[prefix_ + key] = value;
+  }
+
   std::string prefix_;
   std::string canonical_;
+  std::map<std::string, std::string> params_;
 };
 
 // Applies "a.b=value" to the YAML tree.
@@ -412,6 +425,13 @@ std::string config_hash(const Config& config) {
   Config copy = config;
   copy.visit(hasher);
   return hasher.hex();
+}
+
+std::map<std::string, std::string> config_params(const Config& config) {
+  Hasher hasher;
+  Config copy = config;
+  copy.visit(hasher);
+  return hasher.params();
 }
 
 }  // namespace rso

@@ -151,7 +151,7 @@ RewardModel load_reward_model(const std::string& path, RewardHead* head) {
   const h5::File file = h5::File::open(path, kModelFormat, kModelFormatVersion);
   const h5::Group group = file.open_group("reward_head");
   // Checkpoints from before pooling was a choice read the last token. Set
-  // before the weights load: "lexicon" adds its per-token valences.
+  // before the weights load: the lexicons add their per-token valences.
   if (group.has_attribute("pooling")) model->set_pooling(group.string_attribute("pooling"));
   model->to(stored_dtype(path));
   load_module_parameters(*model, path);

@@ -25,10 +25,12 @@ RewardModelImpl::RewardModelImpl(TransformerOptions options) : options_(std::mov
 }
 
 void RewardModelImpl::set_pooling(const std::string& pooling) {
-  if (pooling != "last" && pooling != "mean" && pooling != "sum" && pooling != "lexicon")
-    RSO_THROW(DataError, "reward pooling '" + pooling + "' is none of last, mean, sum, lexicon");
+  if (pooling != "last" && pooling != "mean" && pooling != "sum" && pooling != "lexicon" &&
+      pooling != "contextual-lexicon")
+    RSO_THROW(DataError, "reward pooling '" + pooling + "' is none of last, mean, sum, lexicon, contextual-lexicon");
   pooling_ = pooling;
-  if (pooling_ == "lexicon" && !token_valence) {
+  const bool learns_valences = pooling_ == "lexicon" || pooling_ == "contextual-lexicon";
+  if (learns_valences && !token_valence) {
     // Starts at zero, as the score head's pointwise training starts: the
     // model begins indifferent.
     token_valence = register_module(
@@ -36,6 +38,15 @@ void RewardModelImpl::set_pooling(const std::string& pooling) {
     token_valence->to(score->weight.device(), score->weight.scalar_type());
     at::NoGradGuard no_grad;
     token_valence->weight.zero_();
+  }
+  if (pooling_ == "contextual-lexicon" && !valence_gate) {
+    // Zero: every valence starts at its full, context-free weight (the plain
+    // lexicon), and the pairs teach which contexts scale it.
+    valence_gate = register_module(
+        "valence_gate", torch::nn::Linear(torch::nn::LinearOptions(options_.hidden_size(), 1).bias(false)));
+    valence_gate->to(score->weight.device(), score->weight.scalar_type());
+    at::NoGradGuard no_grad;
+    valence_gate->weight.zero_();
   }
 }
 
@@ -50,8 +61,15 @@ at::Tensor RewardModelImpl::forward(const at::Tensor& input_ids, const at::Tenso
   if (pooling_ != "last") {
     const at::Tensor real = mask.to(hidden.scalar_type());
     at::Tensor per_token = score(hidden).squeeze(-1);
-    if (token_valence)
-      per_token = per_token + kValenceScale * token_valence(input_ids).squeeze(-1).to(per_token.scalar_type());
+    if (token_valence) {
+      at::Tensor valence = kValenceScale * token_valence(input_ids).squeeze(-1).to(per_token.scalar_type());
+      // VADER's rules are multiplicative: a negation before a word scales its
+      // valence by -0.74, an intensifier by 1 ± 0.29. A learned context
+      // factor 1 + g(h_t) can express them; an additive context score would
+      // have to know each word's valence to cancel it.
+      if (valence_gate) valence = valence * (1 + valence_gate(hidden).squeeze(-1));
+      per_token = per_token + valence;
+    }
     const at::Tensor total = (per_token * real).sum(1);
     return pooling_ == "mean" ? total / real.sum(1).clamp_min(1) : total;
   }

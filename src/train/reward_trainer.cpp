@@ -279,10 +279,13 @@ bool run_reward_training(DistContext& context, const Config& config, const Train
   const std::string kind = enum_name(rc.kind, kRewardKindNames);
   const std::string pooling = enum_name(rc.pooling, kRewardPoolingNames);
   if (rc.kind == RewardKind::ranking && rc.pooling != RewardPooling::last)
-    context.agree([] { RSO_THROW(ConfigError, "reward.pooling = mean, sum or lexicon needs reward.kind = pointwise: a ranking model "
+    context.agree([] { RSO_THROW(ConfigError, "reward.pooling = mean, sum, lexicon or contextual-lexicon needs reward.kind = pointwise: a ranking model "
                                               "must tell its two responses apart"); });
-  if (rc.valence_l2 > 0 && rc.pooling != RewardPooling::lexicon)
-    context.agree([] { RSO_THROW(ConfigError, "reward.valence_l2 > 0 needs reward.pooling = lexicon: only it learns token valences"); });
+  if (rc.valence_l2 > 0 && rc.pooling != RewardPooling::lexicon && rc.pooling != RewardPooling::contextual_lexicon)
+    context.agree([] {
+      RSO_THROW(ConfigError,
+                "reward.valence_l2 > 0 needs reward.pooling = lexicon or contextual-lexicon: only they learn token valences");
+    });
   context.agree([&] { global_batch_size(rc, context.size(), "reward"); });
 
   model::RewardHead stored_head;

@@ -143,6 +143,48 @@ TEST(RewardModel, LexiconPoolingAddsEachTokensValenceToTheSum) {
   EXPECT_NEAR(loaded->forward(ids)[0].item<double>(), expected, 1e-12);
 }
 
+// Contextual lexicon: each real token t adds score(h_t) + 32 v[id_t] (1 + w.h_t)
+// with w the valence gate; a new gate (zero) scores as the plain lexicon;
+// a saved model keeps its gate.
+TEST(RewardModel, ContextualLexiconScalesEachValenceByItsContext) {
+  testing::TempDir dir;
+  RewardModel model = small_reward_model();
+  const std::vector<std::int64_t> tokens = {3, 9, 4, 1, 7};
+  const at::Tensor ids = at::tensor(tokens, at::kLong).unsqueeze(0);
+  at::NoGradGuard no_grad;
+  model->set_pooling("lexicon");
+  const at::Tensor valence = at::arange(31, at::kDouble).mul(0.01).sub(0.1);
+  model->token_valence->weight.copy_(valence.unsqueeze(1));
+  const double plain = model->forward(ids)[0].item<double>();
+  model->set_pooling("contextual-lexicon");
+  ASSERT_TRUE(model->valence_gate);
+  EXPECT_NEAR(model->forward(ids)[0].item<double>(), plain, 1e-12);
+
+  const at::Tensor gate = at::linspace(-0.5, 0.7, 16, at::kDouble);
+  model->valence_gate->weight.copy_(gate.unsqueeze(0));
+  const at::Tensor hidden = model->model->forward(ids, at::ones_like(ids))[0];  // [T, H]
+  const at::Tensor head = model->score->weight[0];
+  double expected = 0;
+  for (std::size_t t = 0; t < tokens.size(); ++t) {
+    const double context = 1 + (hidden[t] * gate).sum().item<double>();
+    expected += (hidden[t] * head).sum().item<double>() + 32.0 * valence[tokens[t]].item<double>() * context;
+  }
+  const double scored = model->forward(ids)[0].item<double>();
+  EXPECT_NEAR(scored, expected, 1e-10);
+  EXPECT_GT(std::abs(scored - plain), 1e-3);  // the gate really enters
+  at::Tensor left = at::full({1, 8}, 30, at::kLong), left_mask = at::zeros({1, 8}, at::kLong);
+  left[0].narrow(0, 3, 5).copy_(at::tensor(tokens, at::kLong));
+  left_mask[0].narrow(0, 3, 5).fill_(1);
+  EXPECT_NEAR(model->forward(left, left_mask)[0].item<double>(), expected, 1e-10);
+
+  const std::string path = (dir / "contextual.h5").string();
+  save_reward_model(model, path, RewardHead{"pointwise", {}});
+  RewardModel loaded = load_reward_model(path);
+  EXPECT_EQ(loaded->pooling(), "contextual-lexicon");
+  EXPECT_TRUE(at::equal(loaded->valence_gate->weight, model->valence_gate->weight));
+  EXPECT_NEAR(loaded->forward(ids)[0].item<double>(), expected, 1e-10);
+}
+
 TEST(RewardModel, BradleyTerryIsTheLogisticOfTheRewardGap) {
   const at::Tensor a = at::tensor({1.0, 0.0, -2.0}, at::kDouble), b = at::tensor({0.0, 0.0, 1.0}, at::kDouble);
   const at::Tensor p = bradley_terry_probability(a, b);

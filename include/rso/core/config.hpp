@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -348,10 +349,10 @@ struct SftConfig : OptimizationConfig {
 enum class RewardKind { pointwise, ranking };
 constexpr EnumNames<RewardKind, 2> kRewardKindNames{{{RewardKind::pointwise, "pointwise"}, {RewardKind::ranking, "ranking"}}};
 
-enum class RewardPooling { last, mean, sum, lexicon };
-constexpr EnumNames<RewardPooling, 4> kRewardPoolingNames{
+enum class RewardPooling { last, mean, sum, lexicon, contextual_lexicon };
+constexpr EnumNames<RewardPooling, 5> kRewardPoolingNames{
     {{RewardPooling::last, "last"}, {RewardPooling::mean, "mean"}, {RewardPooling::sum, "sum"},
-     {RewardPooling::lexicon, "lexicon"}}};
+     {RewardPooling::lexicon, "lexicon"}, {RewardPooling::contextual_lexicon, "contextual-lexicon"}}};
 
 struct RewardConfig : OptimizationConfig {
   RewardKind kind = RewardKind::ranking;
@@ -377,14 +378,16 @@ struct RewardConfig : OptimizationConfig {
             "learned lexicon: fits sentiment-like rewards from few pairs; with sum, the prompt's tokens add the same "
             "to both responses of a prompt, so pairs compare their responses only), or lexicon: sum with a learned "
             "valence per token id added to each token's score (word valences learnt as parameters, context from the "
-            "backbone); ranking models read the last token");
+            "backbone), or contextual-lexicon: lexicon with each valence scaled by a learned function of its context "
+            "(the shape in which negation flips a word, as VADER's rules do; on the built-in task it ordered pi_sft's "
+            "pairs as lexicon does, perf/RESULTS.md); ranking models read the last token");
     visit_optimization(v);
     v.param("frozen_layers", frozen_layers,
             "the token embeddings and this many of the lowest layers keep reward.init's weights: backward stops "
             "above them, so a step costs less (a reward is a shallower function than language); 0: all train",
             non_negative());
     v.param("valence_l2", valence_l2,
-            "pooling lexicon: an L2 penalty (valence_l2 / 2) * sum of squared token valences added to the mean pair "
+            "pooling lexicon or contextual-lexicon: an L2 penalty (valence_l2 / 2) * sum of squared token valences added to the mean pair "
             "loss, a prior that a token carries no sentiment until the pairs show it does: without it, valences of "
             "words the noisy labels say little about fit the noise; 0: none",
             non_negative());
@@ -467,6 +470,10 @@ std::string to_yaml(const Config& config, bool documented = true);
 // 16 hex digits over every `param` field (not operational ones): two runs with
 // the same hash compute the same thing, whatever their paths or log levels.
 std::string config_hash(const Config& config);
+
+// Every `param` field as "section.key" -> its value as YAML writes it: what
+// config_hash covers, readable, so that a changed result can name its cause.
+std::map<std::string, std::string> config_params(const Config& config);
 
 // The hash of the seed and the sections `keep(relevant, config)` copies into
 // an otherwise default Config: what one stage's results depend on.

@@ -11,9 +11,11 @@
 //   /tokenizer              optional: @kind and the tokenizer's files as uint8
 //                           datasets (see rso/text/tokenizer_files.hpp)
 //   /reward_head            reward models only: @kind ("pointwise" or "ranking"),
-//                           @pooling ("last", "mean", "sum" or "lexicon", whose
+//                           @pooling ("last", "mean", "sum", "lexicon", whose
 //                           per-token valences are the parameter
-//                           "token_valence.weight"; "last" when absent) and,
+//                           "token_valence.weight", or "contextual-lexicon",
+//                           which adds "valence_gate.weight"; "last" when
+//                           absent) and,
 //                           for ranking, the separator ids
 // Files are written to a temporary and renamed into place, so a checkpoint
 // on disk is always whole. Readable with h5py or h5dump; `rso inspect` shows it.

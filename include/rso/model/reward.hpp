@@ -34,19 +34,23 @@ class RewardModelImpl : public torch::nn::Module {
   // per token id added to each token's score (pooling "lexicon": a word's
   // context-free valence is one parameter to learn, not a direction the
   // backbone's hidden states must come to encode; the backbone's score adds
-  // context, e.g. negation); pointwise models only.
+  // context), or that with each valence scaled by 1 + g(h_t), a learned
+  // linear function of the token's hidden state (pooling
+  // "contextual-lexicon": negation flips a word's valence, an intensifier
+  // scales it, as VADER's rules do); pointwise models only.
   at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask = {});
   const TransformerOptions& options() const { return options_; }
   const std::string& pooling() const { return pooling_; }
   void set_pooling(const std::string& pooling);
-  // Each token id's learned valence as it enters the score [vocab] (pooling
-  // "lexicon"; undefined otherwise), differentiable: what a penalty on the
+  // Each token id's learned valence before its context scales it [vocab]
+  // (pooling "lexicon" or "contextual-lexicon"; undefined otherwise), differentiable: what a penalty on the
   // valences acts on.
   at::Tensor valences() const;
 
   Backbone model{nullptr};
   torch::nn::Linear score{nullptr};
-  torch::nn::Embedding token_valence{nullptr};  // [vocab, 1], pooling "lexicon" only
+  torch::nn::Embedding token_valence{nullptr};  // [vocab, 1], pooling "lexicon" and "contextual-lexicon"
+  torch::nn::Linear valence_gate{nullptr};      // hidden -> 1, pooling "contextual-lexicon" only
 
  private:
   TransformerOptions options_;
