@@ -12,9 +12,11 @@ int run_eval(DistContext& context, const ConfigOptions& options) {
   const Config config = resolve_config(context, options);
   if (print_config_if_asked(context, options, config)) return exit_code::ok;
   context.configure(config.dist);
-  record_config(context, config);
+  const io::RunDirectoryLock lock = claim_run_directory(context, config, "eval");
+  record_config_at_start(context, config);
   const auto scorer = make_text_scorer(context, config, config.sample.scorer, "sample.scorer");
   eval::run_evaluation(context, config, scorer.get());
+  record_config(context, config);
   return exit_code::ok;
 }
 

@@ -8,13 +8,17 @@ namespace rso::cli {
 
 int run_sample(DistContext& context, const ConfigOptions& options, std::int64_t max_blocks) {
   const Config config = resolve_config(context, options);
+  if (print_config_if_asked(context, options, config)) return exit_code::ok;
   context.configure(config.dist);
-  record_config(context, config);
+  const io::RunDirectoryLock lock = claim_run_directory(context, config, "sample");
+  record_config_at_start(context, config);
   sampling::SampleStageLimits limits;
   limits.max_blocks = max_blocks;
   // Stopped by a limit or a signal with blocks left: exit 75 asks the scheduler to requeue.
   const auto scorer = make_text_scorer(context, config, config.sample.scorer, "sample.scorer");
-  return sampling::run_sample_stage(context, config, limits, scorer.get()) ? exit_code::ok : exit_code::requeue;
+  const bool finished = sampling::run_sample_stage(context, config, limits, scorer.get());
+  record_config(context, config);
+  return finished ? exit_code::ok : exit_code::requeue;
 }
 
 }  // namespace rso::cli

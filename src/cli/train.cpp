@@ -10,11 +10,25 @@
 
 namespace rso::cli {
 
+namespace {
+
+const char* trainer_command_name(Trainer trainer) {
+  switch (trainer) {
+    case Trainer::sft: return "sft";
+    case Trainer::reward: return "reward";
+    case Trainer::preference: return "train";
+  }
+  return "train";
+}
+
+}  // namespace
+
 int run_trainer(DistContext& context, Trainer trainer, const TrainOptions& options) {
   const Config config = resolve_config(context, options.config);
   if (print_config_if_asked(context, options.config, config)) return exit_code::ok;
   context.configure(config.dist);
-  record_config(context, config);
+  const io::RunDirectoryLock lock = claim_run_directory(context, config, trainer_command_name(trainer));
+  record_config_at_start(context, config);
   train::TrainingControl control;
   control.resume = options.resume == "auto";
   control.stop_after_step = options.stop_after_step;
@@ -24,6 +38,7 @@ int run_trainer(DistContext& context, Trainer trainer, const TrainOptions& optio
     case Trainer::reward: finished = train::run_reward_training(context, config, control); break;
     case Trainer::preference: finished = train::run_preference_training(context, config, control); break;
   }
+  record_config(context, config);
   // Stopped with a checkpoint: exit 75 asks the scheduler to requeue.
   return finished ? exit_code::ok : exit_code::requeue;
 }

@@ -317,8 +317,13 @@ class Hasher {
   void param(const char* key, E& value, const EnumNames<E, N>& names, const char*) {
     add(key, std::string(key) + ": " + enum_name(value, names) + "\n");
   }
-  template <class... Ignored>
-  void operational(Ignored&&...) {}
+  explicit Hasher(bool with_operational = false) : with_operational_(with_operational) {}
+
+  // Operational fields are not hashed; they are listed when asked for.
+  template <class... Args>
+  void operational(Args&&... args) {
+    if (with_operational_) param(std::forward<Args>(args)...);
+  }
 
   // "section.key" -> the value as YAML writes it.
   const std::map<std::string, std::string>& params() const { return params_; }
@@ -339,6 +344,7 @@ class Hasher {
     params_[prefix_ + key] = value;
   }
 
+  bool with_operational_;
   std::string prefix_;
   std::string canonical_;
   std::map<std::string, std::string> params_;
@@ -429,6 +435,13 @@ std::string config_hash(const Config& config) {
 
 std::map<std::string, std::string> config_params(const Config& config) {
   Hasher hasher;
+  Config copy = config;
+  copy.visit(hasher);
+  return hasher.params();
+}
+
+std::map<std::string, std::string> config_fields(const Config& config) {
+  Hasher hasher(/*with_operational=*/true);
   Config copy = config;
   copy.visit(hasher);
   return hasher.params();

@@ -3,6 +3,8 @@
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 #include <boost/mpi/collectives.hpp>
+#include <boost/serialization/string.hpp>
+#include <boost/serialization/vector.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -18,6 +20,7 @@
 #include "rso/core/stop_request.hpp"
 #include "rso/dist/phase_times.hpp"
 #include "rso/io/atomic_file.hpp"
+#include "rso/io/file_digest.hpp"
 #include "rso/io/json_file.hpp"
 #include "rso/io/jsonl.hpp"
 #include "rso/io/utf8.hpp"
@@ -429,7 +432,9 @@ bool run_sample_stage(DistContext& context, const Config& config, const SampleSt
   const fs::path output(paths.output);
   const fs::path manifest_path = output / "manifest.json";
   const std::string hash = sample_hash(config);
-  nlohmann::ordered_json manifest = context.agree([&] {
+  // Rank 0 reads the manifest and decides which blocks are left; every rank
+  // gets its reading.
+  nlohmann::ordered_json manifest = nlohmann::ordered_json::parse(context.decide([&] {
     nlohmann::ordered_json m;
     if (fs::exists(manifest_path)) {
       m = nlohmann::ordered_json::parse(read_json_file(manifest_path.string()).dump());
@@ -453,11 +458,14 @@ bool run_sample_stage(DistContext& context, const Config& config, const SampleSt
       m["blocks"] = nlohmann::ordered_json::object();
       m["complete"] = false;
     }
-    return m;
+    return m.dump();
+  }));
+  std::vector<std::int64_t> todo = context.decide([&] {
+    std::vector<std::int64_t> left;
+    for (std::int64_t b = 0; b < num_blocks; ++b)
+      if (!manifest["blocks"].contains(std::to_string(b)) || !fs::exists(output / block_file(b))) left.push_back(b);
+    return left;
   });
-  std::vector<std::int64_t> todo;
-  for (std::int64_t b = 0; b < num_blocks; ++b)
-    if (!manifest["blocks"].contains(std::to_string(b)) || !fs::exists(output / block_file(b))) todo.push_back(b);
   const std::vector<std::int64_t> todo_tokens =
       deal_longest_first(todo, records, block_size, direct ? 0 : config.sample.max_new_tokens);
   const double all_todo_tokens = std::max(1.0, std::accumulate(todo_tokens.begin(), todo_tokens.end(), 0.0));
@@ -502,6 +510,7 @@ bool run_sample_stage(DistContext& context, const Config& config, const SampleSt
     Tally tally;
     double round_max = -INFINITY;
     std::int64_t my_block = -1, my_pairs = 0;
+    std::uint64_t my_digest = 0;
     const double busy_before = phases.seconds(generate) + phases.seconds(write);
     const auto round_started = std::chrono::steady_clock::now();
     context.agree([&] {
@@ -510,14 +519,19 @@ bool run_sample_stage(DistContext& context, const Config& config, const SampleSt
       const std::int64_t first = my_block * block_size;
       const SampleShard shard = phases.time(
           generate, [&] { return sampler.run(records, first, std::min(block_size, total - first), tally, round_max); });
-      phases.time(write, [&] { write_sample_shard((output / block_file(my_block)).string(), shard); });
+      phases.time(write, [&] {
+        write_sample_shard((output / block_file(my_block)).string(), shard);
+        my_digest = io::digest_file(output / block_file(my_block));
+      });
       my_pairs = static_cast<std::int64_t>(shard.pair_prompt.size());
     });
     // One collective per round: which blocks are now on disk, with their
     // statistics, and whether a rank was asked to stop (SIGUSR1/SIGTERM).
-    constexpr std::size_t tally_offset = 4;
+    // The block file's digest travels as two 32-bit halves (exact in a double).
+    constexpr std::size_t tally_offset = 6;
     std::vector<double> payload = {static_cast<double>(my_block), static_cast<double>(my_pairs), round_max,
-                                   stop_requested() ? 1.0 : 0.0};
+                                   stop_requested() ? 1.0 : 0.0, static_cast<double>(my_digest >> 32),
+                                   static_cast<double>(my_digest & 0xffffffffULL)};
     payload.insert(payload.end(), tally.values.begin(), tally.values.end());
     // Same length on every rank: gathered flat, no serialisation.
     std::vector<double> flat(payload.size() * size);
@@ -540,6 +554,7 @@ bool run_sample_stage(DistContext& context, const Config& config, const SampleSt
           {"first", first},
           {"count", std::min(block_size, total - first)},
           {"pairs", static_cast<std::int64_t>(entry[1])},
+          {"digest", io::hex_digest((static_cast<std::uint64_t>(entry[4]) << 32) | static_cast<std::uint64_t>(entry[5]))},
           {"max_reward", std::isfinite(entry[2]) ? nlohmann::ordered_json(entry[2]) : nlohmann::ordered_json()},
           {"tally", std::vector<double>(entry.begin() + tally_offset, entry.end())}};
     }

@@ -71,7 +71,7 @@ std::string prompt_line(std::size_t id, const std::string& prompt) {
 bool prepare_task_data(DistContext& context, const Config& config) {
   const TaskPaths paths = task_paths(config);
   const TaskConfig& tc = config.task;
-  if (fs::exists(paths.task_json)) return false;
+  if (context.decide([&] { return fs::exists(paths.task_json); })) return false;
   context.agree([&] {
     if (!context.is_root()) return;
     QuoteFilter filter;
@@ -139,7 +139,7 @@ bool prepare_task_data(DistContext& context, const Config& config) {
 
 bool train_task_tokenizer(DistContext& context, const Config& config) {
   const TaskPaths paths = task_paths(config);
-  if (fs::exists(paths.tokenizer)) return false;
+  if (context.decide([&] { return fs::exists(paths.tokenizer); })) return false;
   context.agree([&] {
     if (!context.is_root()) return;
     fs::create_directories(fs::path(paths.tokenizer).parent_path());
@@ -157,7 +157,7 @@ bool train_task_tokenizer(DistContext& context, const Config& config) {
 
 bool make_initial_policy(DistContext& context, const Config& config) {
   const TaskPaths paths = task_paths(config);
-  if (fs::exists(paths.init)) return false;
+  if (context.decide([&] { return fs::exists(paths.init); })) return false;
   context.agree([&] {
     if (!context.is_root()) return;
     const text::TokenizerFiles files = text::read_tokenizer_files(paths.tokenizer);
@@ -334,7 +334,8 @@ bool simulate_human_pairs(DistContext& context, const Config& config, const std:
   const TaskPaths paths = task_paths(config);
   const TaskConfig& tc = config.task;
   const bool want_check = tc.check_prompts > 0;
-  if (fs::exists(paths.pairs) && (!want_check || fs::exists(paths.policy_pairs))) return false;
+  if (context.decide([&] { return fs::exists(paths.pairs) && (!want_check || fs::exists(paths.policy_pairs)); }))
+    return false;
   model::Transformer policy = context.agree([&] { return model::load_model(sft_policy); });
   policy->to(context.device(), context.compute_dtype());
   policy->eval();

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rso/core/error.hpp"
+#include "rso/io/file_digest.hpp"
 #include "rso/io/json_file.hpp"
 #include "rso/io/jsonl.hpp"
 #include "rso/sampling/sample_shard.hpp"
@@ -22,11 +23,28 @@ std::vector<PreferencePair> from_sample_directory(const fs::path& directory) {
   if (!manifest.value("complete", false))
     RSO_THROW(DataError, (directory / "manifest.json").string() +
                              " is not complete: finish the sampling stage (run rso sample again) first");
-  std::map<std::int64_t, std::string> blocks;  // by index
-  for (const auto& [key, block] : manifest["blocks"].items()) blocks[std::stoll(key)] = block["file"].get<std::string>();
+  std::map<std::int64_t, nlohmann::json> blocks;  // by index
+  for (const auto& [key, block] : manifest["blocks"].items()) blocks[std::stoll(key)] = block;
   std::vector<PreferencePair> pairs;
-  for (const auto& [index, file] : blocks) {
-    const sampling::SampleShard shard = sampling::read_sample_shard((directory / file).string());
+  for (const auto& [index, block] : blocks) {
+    const fs::path path = directory / block["file"].get<std::string>();
+    // The manifest names each block's digest (manifests before it was
+    // recorded: its prompt range and pair count only): a block from another
+    // run, or damaged, is refused, not trained on.
+    if (block.contains("digest") && io::hex_digest(io::digest_file(path)) != block["digest"].get<std::string>())
+      RSO_THROW(DataError, path.string() + " is not the block " + (directory / "manifest.json").string() +
+                               " records (digest " + io::hex_digest(io::digest_file(path)) + ", recorded " +
+                               block["digest"].get<std::string>() +
+                               "): a block of another run, or damaged; remove it and run rso sample again");
+    const sampling::SampleShard shard = sampling::read_sample_shard(path.string());
+    if (shard.first_prompt != block.value("first", shard.first_prompt) ||
+        shard.num_prompts != block.value("count", shard.num_prompts) ||
+        static_cast<std::int64_t>(shard.pair_prompt.size()) !=
+            block.value("pairs", static_cast<std::int64_t>(shard.pair_prompt.size())))
+      RSO_THROW(DataError, path.string() + " holds prompts " + std::to_string(shard.first_prompt) + "+" +
+                               std::to_string(shard.num_prompts) + " and " + std::to_string(shard.pair_prompt.size()) +
+                               " pairs, not what " + (directory / "manifest.json").string() +
+                               " records for block " + std::to_string(index) + ": a block of another run");
     for (std::size_t q = 0; q < shard.pair_prompt.size(); ++q)
       pairs.push_back({shard.pair_prompt_tokens[q], shard.pair_chosen_tokens[q], shard.pair_rejected_tokens[q],
                        shard.pair_chosen_sft_logprob[q], shard.pair_rejected_sft_logprob[q]});

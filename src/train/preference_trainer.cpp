@@ -117,13 +117,16 @@ void fill_reference_logprobs(DistContext& context, model::Transformer& policy, s
     if (std::isnan(pairs[i].reference_chosen) || std::isnan(pairs[i].reference_rejected)) missing.push_back(i);
   if (missing.empty()) return;
   const std::string fingerprint = reference_fingerprint(policy, pairs);
-  const bool cached = context.agree([&] {
+  // Rank 0 decides whether the cache holds these pairs; every rank then reads it.
+  const bool cached = context.decide([&] {
     if (!fs::exists(cache)) return false;
     const h5::File file = h5::File::open(cache.string(), kReferenceFormat, kReferenceVersion);
-    if (file.string_attribute("fingerprint") != fingerprint) {
-      if (context.is_root()) spdlog::info("train: {} is for other pairs or another policy; recomputing", cache.string());
-      return false;
-    }
+    if (file.string_attribute("fingerprint") == fingerprint) return true;
+    spdlog::info("train: {} is for other pairs or another policy; recomputing", cache.string());
+    return false;
+  });
+  if (cached) context.agree([&] {
+    const h5::File file = h5::File::open(cache.string(), kReferenceFormat, kReferenceVersion);
     const at::Tensor chosen = file.read_tensor("chosen").to(at::kDouble).contiguous();
     const at::Tensor rejected = file.read_tensor("rejected").to(at::kDouble).contiguous();
     if (chosen.numel() != static_cast<std::int64_t>(pairs.size()) || rejected.numel() != chosen.numel())
@@ -133,7 +136,6 @@ void fill_reference_logprobs(DistContext& context, model::Transformer& policy, s
       pairs[i].reference_chosen = chosen[static_cast<std::int64_t>(i)].item<double>();
       pairs[i].reference_rejected = rejected[static_cast<std::int64_t>(i)].item<double>();
     }
-    return true;
   });
   if (cached) {
     if (context.is_root()) spdlog::info("train: pi_sft log-probs of {} pairs read from {}", missing.size(), cache.string());

@@ -77,6 +77,13 @@ for ranks in 1 2 3; do
   done
 done
 
+# Ranks launched with different settings are refused, by the first differing key.
+run "$mpiexec" "${mpi_flags[@]}" -n 1 "$rso" env --set sample.beta=0.5 : -n 1 "$rso" env --set sample.beta=0.9
+check "ranks with different configs exit 2" status_is 2
+check "ranks with different configs are told which key differs" \
+  stderr_has "the ranks were given different configs: sample.beta is 0.5 on rank 0 and 0.9 on rank 1"
+check "ranks with different configs are told once" [ "$(stderr_count "different configs")" -eq 1 ]
+
 # --- one rank fails alone: the job ends, and says which rank -----------------------
 run timeout 120 "$mpiexec" -n 2 "${mpi_flags[@]}" "$abort_binary"
 check "one-rank failure ends the job (no hang)" [ "$status" -ne 124 ]
@@ -130,6 +137,35 @@ run mpi 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/run" "$
 check "pipeline continues after a partial run" status_is 0
 check "pipeline keeps the finished stages" [ "$(stderr_count "already done")" -eq 5 ]
 check "pipeline continued writes the report" [ -s "$work/run/report.json" ]
+# A changed parameter redoes its stage and every stage after it; the earlier outputs are kept aside.
+# In a copy: the stage records travel with it, and later checks compare with $work/run.
+cp -r "$work/run" "$work/redo"
+run mpi 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/redo" "${tiny[@]}" --set train.loss=hinge
+check "pipeline with a changed train.loss exits 0" status_is 0
+check "pipeline names the redone stage and the changed key" \
+  stderr_has "stage train is redone, and every stage after it: train.loss: sigmoid-norm -> hinge"
+check "pipeline redoes the stages after it" stderr_has "stage eval is redone, and every stage after it: train.loss: sigmoid-norm -> hinge; the output of stage train changed"
+check "pipeline keeps the stages before it" [ "$(stderr_count "already done")" -eq 7 ]
+check "the redone report names the new loss" grep -q '"loss": "hinge"' "$work/redo/report.json"
+check "the earlier policy is kept aside" [ -n "$(find "$work/redo/superseded" -path '*/train/model.h5')" ]
+check "config.yaml records the new loss" grep -q "^  loss: hinge" "$work/redo/config.yaml"
+run mpi 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/redo" "${tiny[@]}" --set train.loss=hinge
+check "pipeline run again with the same change does no work" [ "$(stderr_count "already done")" -eq 9 ]
+# A refused command leaves the run directory as it was.
+cp "$work/redo/config.yaml" "$work/config-before.yaml"
+run mpi 2 "$rso" sample --config "$work/redo/config.yaml" --run-dir "$work/redo" --set sample.beta=0.9
+check "sample into a finished sample directory of other parameters exits 2" status_is 2
+check "a refused sample leaves config.yaml as it was" cmp -s "$work/config-before.yaml" "$work/redo/config.yaml"
+# One writer per run directory.
+if command -v flock >/dev/null; then
+  flock "$work/redo/.lock" sleep 5 &
+  holder=$!
+  sleep 1
+  run "$rso" eval --config "$work/redo/config.yaml" --run-dir "$work/redo"
+  check "a second writer of a run directory exits 4" status_is 4
+  check "a second writer is told the directory is in use" stderr_has "is in use by"
+  wait "$holder"
+fi
 run "$rso" pipeline --config "$work/run/config.yaml" --print-config
 check "the resolved config loads back" status_is 0
 check "the resolved config keeps the run directory" stdout_has "dir: $work/run"
@@ -198,6 +234,13 @@ run mpi 2 "$rso" sample --config "$work/gold/config.yaml" --run-dir "$work/gold"
 check "sample with the gold reward as scorer exits 0" status_is 0
 check "sample says what scores the candidates" stderr_has "candidates scored by the gold reward"
 check "sample with the gold reward counts the pairs it cannot decide" grep -q '"tied_pairs_dropped"' "$work/gold/gold-sample/stats.json"
+# A block of another run placed in a sample directory is refused, by name.
+cp -r "$work/run" "$work/foreign"
+cp "$work/gold/gold-sample/block-000000.h5" "$work/foreign/sample/block-000000.h5"
+run mpi 2 "$rso" train --config "$work/foreign/config.yaml" --run-dir "$work/foreign" --set train.output="$work/foreign/train2"
+check "train on a sample directory with a foreign block exits 3" status_is 3
+check "train names the foreign block" stderr_has "foreign/sample/block-000000.h5 is not the block"
+
 run mpi 2 "$rso" eval --config "$work/gold/config.yaml" --run-dir "$work/gold" --set sample.scorer=gold \
   --set eval.output="$work/gold/gold-eval"
 check "eval with the gold reward as the proxy exits 0" status_is 0

@@ -13,6 +13,7 @@
 #include "rso/core/config.hpp"
 #include "rso/dist/dist_context.hpp"
 #include "rso/eval/csv_plot.hpp"
+#include "rso/io/run_directory_lock.hpp"
 #include "rso/text/tokenizer_files.hpp"
 
 namespace rso::sampling {
@@ -64,8 +65,20 @@ struct TokenizerTrainOptions {
 // Loads and validates the config on every rank (errors agreed, reported once).
 Config resolve_config(const DistContext& context, const ConfigOptions& options);
 
+// Rank 0 takes the run directory's lock (rso/io/run_directory_lock.hpp) for
+// the command's lifetime; IoError on every rank when another process holds
+// it. Other ranks hold nothing.
+io::RunDirectoryLock claim_run_directory(const DistContext& context, const Config& config, const std::string& command);
+
+// Rank 0 logs the resolved config and its hash, and writes it to
+// <run.dir>/config.yaml only when there is none yet: a command that is then
+// refused (its parameters differ from the run directory's) leaves the
+// directory as it was.
+void record_config_at_start(const DistContext& context, const Config& config);
+
 // Rank 0 writes the resolved config to <run.dir>/config.yaml (atomically)
-// and logs its hash.
+// when it differs from what is there: called once a command has done its
+// work (or checkpointed to be requeued).
 void record_config(const DistContext& context, const Config& config);
 
 // The tokenizer at `path`: an rso model checkpoint's own, a SentencePiece

@@ -475,6 +475,10 @@ std::string config_hash(const Config& config);
 // config_hash covers, readable, so that a changed result can name its cause.
 std::map<std::string, std::string> config_params(const Config& config);
 
+// config_params with the operational fields too (paths, logging): all a rank
+// was told.
+std::map<std::string, std::string> config_fields(const Config& config);
+
 // The hash of the seed and the sections `keep(relevant, config)` copies into
 // an otherwise default Config: what one stage's results depend on.
 template <class Keep>

@@ -11,6 +11,7 @@
 #include <c10/core/Device.h>
 #include <c10/core/ScalarType.h>
 
+#include <boost/mpi/collectives/broadcast.hpp>
 #include <boost/mpi/communicator.hpp>
 #include <exception>
 #include <memory>
@@ -95,6 +96,21 @@ class DistContext {
       raise_if_any_failed(failure);
       return std::move(*result);
     }
+  }
+
+  // Runs `work` on rank 0 only and gives its result to every rank (errors
+  // agreed as above). For decisions read from the file system before a
+  // collective (a stage's output exists, blocks left, a cache hit): made
+  // once, so ranks that see different files (a stale NFS cache, a node-local
+  // path) still take the same branch instead of parting at the next
+  // collective. The result must be serialisable by Boost.MPI (bool, int,
+  // std::string with <boost/serialization/string.hpp>, ...).
+  template <class Work>
+  std::invoke_result_t<Work> decide(Work&& work) const {
+    using Result = std::invoke_result_t<Work>;
+    Result result = agree([&] { return rank_ == 0 ? work() : Result{}; });
+    boost::mpi::broadcast(world_, result, 0);
+    return result;
   }
 
   // Ends the whole job (MPI_Abort on the world communicator).
