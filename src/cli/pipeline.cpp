@@ -110,7 +110,7 @@ void supersede_outputs(const fs::path& run, const PipelineStage& stage, const st
     fs::create_directories((aside / relative).parent_path());
     fs::rename(path, aside / relative);
   }
-  spdlog::info("pipeline: stage {}'s earlier outputs moved to {}", stage.name, aside.string());
+  spdlog::info("pipeline: the earlier outputs of stage {} moved to {}", stage.name, aside.string());
 }
 
 StageResult from_work(bool did_work) { return did_work ? StageResult::ran : StageResult::skipped; }
@@ -284,8 +284,9 @@ int run_pipeline(DistContext& context, const ConfigOptions& options, const std::
             spdlog::warn("pipeline: stage {} is redone, and every stage after it: {}", stage.name, why);
             supersede_outputs(run, stage, why);
           } else if (plan == StagePlan::adopt) {
-            spdlog::warn("pipeline: stage {}'s outputs have no record of the parameters they were made with (an older "
-                         "rso's run directory, or copied in): taken as made with this config; remove them to redo it",
+            spdlog::warn("pipeline: the outputs of stage {} have no record of the parameters they were made with (an "
+                         "older rso's run directory, or copied in): taken as made with this config; remove them to "
+                         "redo it",
                          stage.name);
           }
           // Written before the stage runs: an interrupted stage resumes only

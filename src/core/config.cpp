@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -388,6 +389,23 @@ void apply_override(YAML::Node& root, const std::string& assignment) {
   cursor[parts.back()] = value;
 }
 
+// YAML keeps a map's repeated keys (the reader would then use one of them
+// silently): a key given twice in one section, or a section given twice, is
+// an error naming both lines.
+void reject_duplicate_keys(const YAML::Node& node, const std::string& prefix, const std::string& path) {
+  if (!node.IsMap()) return;
+  std::map<std::string, int> first_line;
+  for (const auto& entry : node) {
+    const std::string key = entry.first.as<std::string>();
+    const int line = entry.first.Mark().line + 1;
+    const auto [seen, inserted] = first_line.emplace(key, line);
+    if (!inserted)
+      RSO_THROW(ConfigError, "config file " + path + ":" + std::to_string(line) + ": '" + prefix + key +
+                                 "' is given twice (first at line " + std::to_string(seen->second) + ")");
+    reject_duplicate_keys(entry.second, prefix + key + ".", path);
+  }
+}
+
 }  // namespace
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
@@ -405,6 +423,7 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
     }
     if (root && !root.IsNull() && !root.IsMap())
       RSO_THROW(ConfigError, "config file '" + path + "' must be a mapping of sections");
+    if (root) reject_duplicate_keys(root, "", path);
   }
   for (const auto& assignment : overrides) {
     apply_override(root, assignment);

@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <type_traits>
 #include <set>
 
 #include "rso/core/error.hpp"
@@ -28,6 +29,10 @@ T field(const nlohmann::json& config, const std::string& key, const fs::path& pa
   if (!config.contains(key) || config[key].is_null()) {
     if (fallback) return *fallback;
     RSO_THROW(DataError, path.string() + ": missing \"" + key + "\"");
+  }
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    if (!config[key].is_number_integer())
+      RSO_THROW(DataError, path.string() + ": \"" + key + "\" = " + config[key].dump() + " is not an integer");
   }
   try {
     return config[key].get<T>();
@@ -57,13 +62,14 @@ TransformerOptions read_hf_config(const std::string& directory) {
       .tie_embeddings(field<bool>(config, "tie_word_embeddings", path, false))
       .init_std(field<double>(config, "initializer_range", path, 0.02));
   options.num_kv_heads(field<std::int64_t>(config, "num_key_value_heads", path, options.num_heads()));
-  if (config.contains("head_dim") && config["head_dim"].get<std::int64_t>() != options.head_dim())
-    RSO_THROW(DataError, path.string() + ": head_dim differs from hidden_size / num_attention_heads");
   try {
     options.validate();
   } catch (const ConfigError& e) {
     RSO_THROW(DataError, path.string() + ": " + e.message());
   }
+  // After validation: head_dim divides by num_attention_heads.
+  if (config.contains("head_dim") && field<std::int64_t>(config, "head_dim", path) != options.head_dim())
+    RSO_THROW(DataError, path.string() + ": head_dim differs from hidden_size / num_attention_heads");
   return options;
 }
 

@@ -59,6 +59,17 @@ void TransformerOptions::validate() const {
                                                " is not a multiple of num_kv_heads " + std::to_string(num_kv_heads_));
   require(intermediate_size_ > 0 && max_positions_ > 0, "intermediate_size and max_positions must be > 0");
   require(rope_theta_ > 0 && rms_norm_eps_ > 0 && init_std_ > 0, "rope_theta, rms_norm_eps and init_std must be > 0");
+  // Past these a file is damaged or hostile, not a model: the rotary tables
+  // alone of 1e11 positions would take terabytes.
+  auto at_most = [&](std::int64_t value, std::int64_t limit, const char* name) {
+    require(value <= limit, std::string(name) + " = " + std::to_string(value) + " exceeds " + std::to_string(limit));
+  };
+  at_most(vocab_size_, std::int64_t{1} << 24, "vocab_size");
+  at_most(hidden_size_, std::int64_t{1} << 16, "hidden_size");
+  at_most(num_layers_, 1024, "num_layers");
+  at_most(num_heads_, 1024, "num_heads");
+  at_most(intermediate_size_, std::int64_t{1} << 18, "intermediate_size");
+  at_most(max_positions_, std::int64_t{1} << 22, "max_positions");
 }
 
 // --- RMSNorm ----------------------------------------------------------------

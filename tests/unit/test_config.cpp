@@ -55,6 +55,18 @@ TEST(Config, UnknownSectionIsRejected) {
   EXPECT_NE(message.find(":3"), std::string::npos) << message;
 }
 
+// A key or a section given twice is an error naming both lines, never a
+// silent choice of one.
+TEST(Config, DuplicateKeysAndSectionsAreRejected) {
+  TempDir dir;
+  write_text(dir / "key.yaml", "sample:\n  beta: 0.5\n  num_candidates: 4\n  beta: 2\n");
+  std::string message = error_message([&] { load_config((dir / "key.yaml").string()); }, ErrorKind::config);
+  EXPECT_NE(message.find("key.yaml:4: 'sample.beta' is given twice (first at line 2)"), std::string::npos) << message;
+  write_text(dir / "section.yaml", "train:\n  steps: 3\nsample:\n  beta: 1\ntrain:\n  gamma: 0.1\n");
+  message = error_message([&] { load_config((dir / "section.yaml").string()); }, ErrorKind::config);
+  EXPECT_NE(message.find("section.yaml:5: 'train' is given twice (first at line 1)"), std::string::npos) << message;
+}
+
 TEST(Config, WrongTypesAreErrorsNamingTheKey) {
   TempDir dir;
   write_text(dir / "a.yaml", "sample:\n  top_k: forty\n");

@@ -174,5 +174,26 @@ TEST(HuggingFaceFormat, UnsupportedConfigsAreRefused) {
             std::string::npos);
 }
 
+// Zero, fractional or absurd sizes are data errors naming the field, before
+// any arithmetic on them (no division by zero heads, no terabyte tables).
+TEST(HuggingFaceFormat, AbsurdSizesAreRefusedByName) {
+  TempDir dir;
+  std::filesystem::create_directories(dir / "m");
+  const std::string base = R"("vocab_size": 10, "hidden_size": 8, "num_hidden_layers": 1, "intermediate_size": 4)";
+  auto message_for = [&](const std::string& extra) {
+    testing::write_text(dir / "m" / "config.json", "{" + base + ", " + extra + "}");
+    return error_message([&] { model::read_hf_config((dir / "m").string()); }, ErrorKind::data);
+  };
+  std::string message = message_for(R"("num_attention_heads": 0, "head_dim": 4)");
+  EXPECT_NE(message.find("must be > 0"), std::string::npos) << message;
+  message = message_for(R"("num_attention_heads": 2, "max_position_embeddings": 1e11)");
+  EXPECT_NE(message.find("\"max_position_embeddings\" = 100000000000.0 is not an integer"), std::string::npos)
+      << message;
+  message = message_for(R"("num_attention_heads": 2, "max_position_embeddings": 100000000000)");
+  EXPECT_NE(message.find("max_positions = 100000000000 exceeds"), std::string::npos) << message;
+  message = message_for(R"("num_attention_heads": 2.5)");
+  EXPECT_NE(message.find("\"num_attention_heads\" = 2.5 is not an integer"), std::string::npos) << message;
+}
+
 }  // namespace
 }  // namespace rso
