@@ -171,13 +171,12 @@ int run_pipeline(DistContext& context, const ConfigOptions& options, const std::
     return scorer.get();
   };
   // The sampling stage is finished when its manifest says so (it resumes by block otherwise).
+  const fs::path sample_dir = config.sample.output.empty() ? run / "sample" : fs::path(config.sample.output);
   auto sample_complete = [&] {
-    const fs::path manifest = (config.sample.output.empty() ? run / "sample" : fs::path(config.sample.output)) /
-                              "manifest.json";
+    const fs::path manifest = sample_dir / "manifest.json";
     return context.decide([&] { return fs::exists(manifest) && read_json_file(manifest.string()).value("complete", false); });
   };
   const task::TaskPaths data = task::task_paths(config);
-  const fs::path sample_dir = config.sample.output.empty() ? run / "sample" : fs::path(config.sample.output);
   const fs::path eval_dir = config.eval.output.empty() ? run / "eval" : fs::path(config.eval.output);
   const fs::path report = run / "report.json";
   auto dir_of = [](const std::string& model) { return fs::path(model).parent_path(); };
@@ -318,9 +317,8 @@ int run_pipeline(DistContext& context, const ConfigOptions& options, const std::
       }
     }
     if (context.is_root())
-      spdlog::info("pipeline: every stage done; the report is {} (and {})", (run / "report.json").string(),
-                   (config.eval.output.empty() ? run / "eval" / "report.md" : fs::path(config.eval.output) / "report.md")
-                       .string());
+      spdlog::info("pipeline: every stage done; the report is {} (and {})", report.string(),
+                   (eval_dir / "report.md").string());
     return exit_code::ok;
   }();
   // A run that ended (or checkpointed for a requeue) records its config.

@@ -25,6 +25,24 @@ fs::path temporary_beside(const fs::path& target) {
   static std::atomic<unsigned> counter{0};
   return target.string() + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
 }
+// rename() replaces whatever the target is: a device node (--out /dev/sda),
+// a FIFO or a socket would be swapped for a file, a directory fails late.
+// Only a regular file or nothing may be replaced.
+void require_replaceable(const fs::path& target) {
+  std::error_code ec;
+  const fs::file_status status = fs::status(target, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory)
+    throw IoError("cannot inspect '" + target.string() + "': " + ec.message(), __FILE__, __LINE__);
+  if (!fs::exists(status) || fs::is_regular_file(status)) return;
+  const char* what = fs::is_directory(status)      ? "a directory"
+                     : fs::is_block_file(status)     ? "a block device"
+                     : fs::is_character_file(status) ? "a character device"
+                     : fs::is_fifo(status)           ? "a FIFO"
+                     : fs::is_socket(status)         ? "a socket"
+                                                     : "not a regular file";
+  throw IoError("will not write over '" + target.string() + "': it is " + what + ", not a regular file", __FILE__,
+                __LINE__);
+}
 }  // namespace
 
 void fsync_path(const fs::path& path) {
@@ -39,6 +57,7 @@ void fsync_path(const fs::path& path) {
 }
 
 AtomicPath::AtomicPath(fs::path target) : target_(std::move(target)), temp_(temporary_beside(target_)) {
+  require_replaceable(target_);
   const fs::path parent = target_.has_parent_path() ? target_.parent_path() : fs::path(".");
   std::error_code ec;
   fs::create_directories(parent, ec);
@@ -55,6 +74,7 @@ AtomicPath::~AtomicPath() {
 void AtomicPath::commit() {
   RSO_CHECK(!committed_, "AtomicPath committed twice");
   fsync_path(temp_);
+  require_replaceable(target_);  // again: it may have appeared while we wrote
   if (::rename(temp_.c_str(), target_.c_str()) != 0) RSO_THROW_ERRNO("cannot rename temporary onto", target_);
   committed_ = true;
   fsync_path(target_.has_parent_path() ? target_.parent_path() : fs::path("."));

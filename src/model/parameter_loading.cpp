@@ -4,6 +4,7 @@
 #include <ATen/core/grad_mode.h>
 
 #include <set>
+#include <tuple>
 #include <sstream>
 
 #include "rso/core/error.hpp"
@@ -34,7 +35,7 @@ void load_named_parameters(torch::nn::Module& module, const std::map<std::string
   std::set<std::string> unexpected;
   for (const auto& item : stored) unexpected.insert(item.first);
   std::vector<std::string> problems;
-  std::vector<std::pair<at::Tensor, const StoredTensor*>> fits;
+  std::vector<std::tuple<std::string, at::Tensor, const StoredTensor*>> fits;
   for (const auto& parameter : module.named_parameters()) {
     const std::string& name = parameter.key();
     const at::Tensor& target = parameter.value();
@@ -53,7 +54,7 @@ void load_named_parameters(torch::nn::Module& module, const std::map<std::string
     if (!same_dtype)
       problems.push_back(name + ": dtype " + candidate.dtype + " in the file, " + dtype_name(target.scalar_type()) +
                          " in the model");
-    if (same_shape && same_dtype) fits.emplace_back(target, &candidate);
+    if (same_shape && same_dtype) fits.emplace_back(name, target, &candidate);
   }
   for (const auto& name : unexpected) problems.push_back("unexpected " + name);
   if (!problems.empty()) {
@@ -62,7 +63,19 @@ void load_named_parameters(torch::nn::Module& module, const std::map<std::string
     RSO_THROW(DataError, message);
   }
   at::NoGradGuard no_grad;
-  for (auto& [target, candidate] : fits) target.copy_(candidate->read());
+  for (auto& [name, target, candidate] : fits) {
+    const at::Tensor values = candidate->read();
+    // A NaN or Inf weight makes every output NaN downstream (null log-probs,
+    // no pairs), far from its cause: refused here, by name.
+    if (values.is_floating_point()) {
+      const std::int64_t bad = values.numel() - at::isfinite(values).sum().item<std::int64_t>();
+      if (bad > 0)
+        RSO_THROW(DataError, source + ": " + name + " holds " + std::to_string(bad) +
+                                 " non-finite values (NaN or Inf): the file is damaged, or the training that wrote "
+                                 "it diverged");
+    }
+    target.copy_(values);
+  }
 }
 
 }  // namespace rso::model

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "rso/io/atomic_file.hpp"
 #include "test_helpers.hpp"
@@ -55,6 +56,23 @@ TEST(AtomicFile, UnwritableDirectoryIsAnIoError) {
   const std::string message =
       testing::error_message([] { write_file_atomic("/proc/rso-cannot-write-here/x", "x"); }, ErrorKind::io);
   EXPECT_FALSE(message.empty());
+}
+
+// Only a regular file or nothing is replaced: a FIFO, a directory or a
+// device node stays as it is, and the error says what it is.
+TEST(AtomicFile, NeverReplacesWhatIsNotARegularFile) {
+  TempDir dir;
+  const auto fifo = dir / "pipe";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::string message = testing::error_message([&] { write_file_atomic(fifo, "x"); }, ErrorKind::io);
+  EXPECT_NE(message.find("it is a FIFO, not a regular file"), std::string::npos) << message;
+  EXPECT_TRUE(std::filesystem::is_fifo(fifo));
+  std::filesystem::create_directories(dir / "sub");
+  message = testing::error_message([&] { write_file_atomic(dir / "sub", "x"); }, ErrorKind::io);
+  EXPECT_NE(message.find("it is a directory"), std::string::npos) << message;
+  message = testing::error_message([&] { AtomicPath path("/dev/null"); }, ErrorKind::io);
+  EXPECT_NE(message.find("it is a character device"), std::string::npos) << message;
+  EXPECT_EQ(entries(dir.path()), 2u);  // no temporaries
 }
 
 }  // namespace

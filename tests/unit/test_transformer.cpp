@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "rso/io/hdf5.hpp"
 #include "rso/model/checkpoint.hpp"
@@ -352,6 +353,23 @@ TEST(ModelCheckpoint, MismatchesAreAllReported) {
       testing::error_message([&] { load_parameters(wrong_dtype, path); }, ErrorKind::data);
   EXPECT_NE(dtype_message.find("model.norm.weight: dtype float32 in the file, bfloat16 in the model"),
             std::string::npos) << dtype_message;
+}
+
+// A checkpoint holding NaN or Inf weights is a data error naming the tensor
+// and the count, not a model whose every output is NaN.
+TEST(ModelCheckpoint, NonFiniteWeightsAreRefusedByName) {
+  testing::TempDir dir;
+  const std::string path = (dir / "model.h5").string();
+  Transformer model = make_model(tiny(), at::kFloat);
+  {
+    at::NoGradGuard no_grad;
+    auto weight = model->named_parameters()["model.layers.1.mlp.up_proj.weight"];
+    weight.view(-1)[3] = std::numeric_limits<float>::quiet_NaN();
+    weight.view(-1)[7] = std::numeric_limits<float>::infinity();
+  }
+  save_model(model, path);
+  const std::string message = testing::error_message([&] { load_model(path); }, ErrorKind::data);
+  EXPECT_NE(message.find("model.layers.1.mlp.up_proj.weight holds 2 non-finite values"), std::string::npos) << message;
 }
 
 TEST(ModelCheckpoint, OtherFilesAreRefused) {
