@@ -27,6 +27,16 @@ RewardModel small_reward_model() {
   return model;
 }
 
+// The score of `tokens` left-padded with `pad` to 8 columns (the mask marks
+// the 5 real ones): padding must change nothing.
+double score_left_padded(RewardModel& model, const std::vector<std::int64_t>& tokens, std::int64_t pad) {
+  at::Tensor left = at::full({1, 8}, pad, at::kLong), left_mask = at::zeros({1, 8}, at::kLong);
+  const auto width = static_cast<std::int64_t>(tokens.size());
+  left[0].narrow(0, 8 - width, width).copy_(at::tensor(tokens, at::kLong));
+  left_mask[0].narrow(0, 8 - width, width).fill_(1);
+  return model->forward(left, left_mask)[0].item<double>();
+}
+
 TEST(RewardModel, ScoresTheLastRealTokenWhateverThePadding) {
   RewardModel model = small_reward_model();
   at::NoGradGuard no_grad;
@@ -65,10 +75,7 @@ TEST(RewardModel, MeanPoolingAveragesPerTokenScoresOverRealTokens) {
   double expected = 0;
   for (std::int64_t t = 0; t < 5; ++t) expected += (hidden[t] * model->score->weight[0]).sum().item<double>() / 5;
   EXPECT_NEAR(model->forward(ids)[0].item<double>(), expected, 1e-12);
-  at::Tensor left = at::zeros({1, 8}, at::kLong), left_mask = at::zeros({1, 8}, at::kLong);
-  left[0].narrow(0, 3, 5).copy_(at::tensor(tokens, at::kLong));
-  left_mask[0].narrow(0, 3, 5).fill_(1);
-  EXPECT_NEAR(model->forward(left, left_mask)[0].item<double>(), expected, 1e-12);
+  EXPECT_NEAR(score_left_padded(model, tokens, 0), expected, 1e-12);
 
   const std::string path = (dir / "mean.h5").string();
   save_reward_model(model, path, RewardHead{"pointwise", {}});
@@ -126,10 +133,7 @@ TEST(RewardModel, LexiconPoolingAddsEachTokensValenceToTheSum) {
   double expected = sum;
   for (const std::int64_t t : tokens) expected += 32.0 * valence[t].item<double>();
   EXPECT_NEAR(model->forward(ids)[0].item<double>(), expected, 1e-12);
-  at::Tensor left = at::full({1, 8}, 30, at::kLong), left_mask = at::zeros({1, 8}, at::kLong);
-  left[0].narrow(0, 3, 5).copy_(at::tensor(tokens, at::kLong));
-  left_mask[0].narrow(0, 3, 5).fill_(1);
-  EXPECT_NEAR(model->forward(left, left_mask)[0].item<double>(), expected, 1e-12);
+  EXPECT_NEAR(score_left_padded(model, tokens, 30), expected, 1e-12);
   // valences() is what enters the score (what reward.valence_l2 penalises).
   double from_valences = sum;
   for (const std::int64_t t : tokens) from_valences += model->valences()[t].item<double>();
@@ -172,10 +176,7 @@ TEST(RewardModel, ContextualLexiconScalesEachValenceByItsContext) {
   const double scored = model->forward(ids)[0].item<double>();
   EXPECT_NEAR(scored, expected, 1e-10);
   EXPECT_GT(std::abs(scored - plain), 1e-3);  // the gate really enters
-  at::Tensor left = at::full({1, 8}, 30, at::kLong), left_mask = at::zeros({1, 8}, at::kLong);
-  left[0].narrow(0, 3, 5).copy_(at::tensor(tokens, at::kLong));
-  left_mask[0].narrow(0, 3, 5).fill_(1);
-  EXPECT_NEAR(model->forward(left, left_mask)[0].item<double>(), expected, 1e-10);
+  EXPECT_NEAR(score_left_padded(model, tokens, 30), expected, 1e-10);
 
   const std::string path = (dir / "contextual.h5").string();
   save_reward_model(model, path, RewardHead{"pointwise", {}});
