@@ -52,10 +52,15 @@ steps=${SWEEP_STEPS:-200}
 common=(--set sample.num_candidates=64 --set sample.num_samples=8 --set sample.beta=0.5 --set train.gamma=0.05
   --set train.steps="$steps")
 
-configurations() {  # name | extra --set flags
+# name | extra --set flags | the configuration whose samples it trains on (empty: its own). The losses of one
+# source train on the same pairs: the sample stage does not read train.loss, so sampling once per source gives the
+# pairs each loss would have drawn itself, byte for byte, at a third of the sampling time.
+configurations() {
   for source in direct sft-sample-rank rso-sample-rank; do
     for loss in sigmoid-norm hinge-norm hinge; do
-      echo "$source/$loss|--set sample.source=$source --set train.loss=$loss"
+      shared_samples=""
+      [ "$loss" = sigmoid-norm ] || shared_samples="$source/sigmoid-norm"
+      echo "$source/$loss|--set sample.source=$source --set train.loss=$loss|$shared_samples"
     done
   done
   for beta in 0.05 5; do echo "ablation beta=$beta|--set sample.beta=$beta --set train.loss=sigmoid-norm"; done
@@ -79,12 +84,15 @@ for seed in "${seeds[@]}"; do
   [ -e "$seed_dir/init" ] || cp -r "$base/init" "$seed_dir/init"
   "${mpi[@]}" "$rso" pipeline "$config" --run-dir "$seed_dir" --set run.seed="$seed" \
     --set sft.output="$base/sft" --set reward.init="$base/sft/model.h5" --until reward "${extra[@]}"
+  # The proxy's own figures (held-out D_hf accuracy, agreement on pi_sft's pairs), kept with the reports.
+  mkdir -p "$results/seed-$seed"
+  cp "$seed_dir/reward/summary.json" "$results/seed-$seed/reward_summary.json"
   head -n "$prompts" "$seed_dir/data/prompts.jsonl" >"$seed_dir/data/sweep_prompts.jsonl"
   # D_hf holds people's text, then the early checkpoint's pairs: draw across both.
   shuf -n "$((steps * 16))" --random-source=<(yes "$seed") "$seed_dir/data/pairs.jsonl" \
     >"$seed_dir/data/sweep_direct_pairs.jsonl"
   # The list comes on descriptor 3: mpirun reads standard input and would eat it.
-  while IFS='|' read -r name flags <&3; do
+  while IFS='|' read -r name flags samples_of <&3; do
     if [ -n "${SWEEP_ONLY:-}" ] && ! echo "$name" | grep -qE "$SWEEP_ONLY"; then continue; fi
     key=$(key_of "$name")
     dir="$seed_dir/$key"
@@ -97,9 +105,17 @@ for seed in "${seeds[@]}"; do
       "${extra[@]}")
     if [ ! -s "$dir/eval/report.json" ]; then
       echo "== seed $seed: $name"
-      "${mpi[@]}" "$rso" sample "${shared[@]}"
-      "${mpi[@]}" "$rso" train "${shared[@]}" --resume auto
+      started=$SECONDS
+      samples="$seed_dir/$(key_of "${samples_of:-$name}")/sample"
+      if [ -n "$samples_of" ] && [ -s "$samples/manifest.json" ]; then  # (SWEEP_ONLY may have left it out)
+        "${mpi[@]}" "$rso" train "${shared[@]}" --set train.pairs="$samples" --resume auto
+      else
+        "${mpi[@]}" "$rso" sample "${shared[@]}"
+        "${mpi[@]}" "$rso" train "${shared[@]}" --resume auto
+      fi
       "${mpi[@]}" "$rso" eval "${shared[@]}"
+      mkdir -p "$results"
+      printf '%s\t%s\t%d\n' "$seed" "$key" $((SECONDS - started)) >>"$results/seconds.tsv"
     fi
     mkdir -p "$results/seed-$seed/$key"
     cp "$dir/eval/report.json" "$results/seed-$seed/$key/report.json"
@@ -136,7 +152,17 @@ if rows["gold_win_rate"]:  # the configuration's mean over seeds, as a report `r
 PY
   done
 }
-table | tee "$results/table.md"
+{
+  table
+  echo
+  echo "Proxy per seed (held-out D_hf accuracy; agreement with the gold reward on pi_sft's non-tied pairs):"
+  for summary in "$results"/seed-*/reward_summary.json; do
+    [ -s "$summary" ] || continue
+    seed_name=$(basename "$(dirname "$summary")")
+    /usr/bin/env python3 -c 'import json, sys; s = json.load(open(sys.argv[2]))
+print("- %s: %.3f; %.3f" % (sys.argv[1], s["eval_accuracy"], s["check_pairs"]["agreement"]))' "$seed_name" "$summary"
+  done
+} | tee "$results/table.md"
 plots=()
 while IFS='|' read -r name _; do
   key=$(key_of "$name")

@@ -108,6 +108,7 @@ void save_reward_model(RewardModel& model, const std::string& path, const Reward
     h5::Group group = file.create_group("reward_head");
     group.set_attribute("kind", head.kind);
     group.set_attribute("pooling", model->pooling());
+    if (model->token_modifier) group.set_attribute("modifier_window", model->modifier_window());
     auto ids = [](const std::vector<std::int64_t>& values) {
       return at::tensor(at::ArrayRef<std::int64_t>(values), at::kLong);
     };
@@ -152,7 +153,14 @@ RewardModel load_reward_model(const std::string& path, RewardHead* head) {
   const h5::Group group = file.open_group("reward_head");
   // Checkpoints from before pooling was a choice read the last token. Set
   // before the weights load: the lexicons add their per-token valences.
-  if (group.has_attribute("pooling")) model->set_pooling(group.string_attribute("pooling"));
+  if (group.has_attribute("pooling")) {
+    try {
+      model->set_pooling(group.string_attribute("pooling"),
+                         group.has_attribute("modifier_window") ? group.int_attribute("modifier_window") : 3);
+    } catch (const DataError& e) {
+      RSO_THROW(DataError, path + ": " + e.message());
+    }
+  }
   model->to(stored_dtype(path));
   load_module_parameters(*model, path);
   if (head != nullptr) {

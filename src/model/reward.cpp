@@ -3,6 +3,8 @@
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 
+#include <algorithm>
+
 #include "rso/core/error.hpp"
 #include "rso/model/batching.hpp"
 
@@ -24,12 +26,15 @@ RewardModelImpl::RewardModelImpl(TransformerOptions options) : options_(std::mov
   init_llama_weights(*this, options_.init_std());
 }
 
-void RewardModelImpl::set_pooling(const std::string& pooling) {
+void RewardModelImpl::set_pooling(const std::string& pooling, std::int64_t modifier_window) {
   if (pooling != "last" && pooling != "mean" && pooling != "sum" && pooling != "lexicon" &&
-      pooling != "contextual-lexicon")
-    RSO_THROW(DataError, "reward pooling '" + pooling + "' is none of last, mean, sum, lexicon, contextual-lexicon");
+      pooling != "contextual-lexicon" && pooling != "lexicon-modifiers")
+    RSO_THROW(DataError, "reward pooling '" + pooling +
+                             "' is none of last, mean, sum, lexicon, contextual-lexicon, lexicon-modifiers");
+  if (pooling == "lexicon-modifiers" && (modifier_window < 1 || modifier_window > 64))
+    RSO_THROW(DataError, "reward modifier window " + std::to_string(modifier_window) + " is not within 1..64");
   pooling_ = pooling;
-  const bool learns_valences = pooling_ == "lexicon" || pooling_ == "contextual-lexicon";
+  const bool learns_valences = pooling_ == "lexicon" || pooling_ == "contextual-lexicon" || pooling_ == "lexicon-modifiers";
   if (learns_valences && !token_valence) {
     // Starts at zero, as the score head's pointwise training starts: the
     // model begins indifferent.
@@ -48,11 +53,38 @@ void RewardModelImpl::set_pooling(const std::string& pooling) {
     at::NoGradGuard no_grad;
     valence_gate->weight.zero_();
   }
+  if (pooling_ == "lexicon-modifiers") {
+    modifier_window_ = modifier_window;
+    if (!token_modifier) {
+      // Zero: no token modifies its neighbours until the pairs show one does.
+      token_modifier = register_module(
+          "token_modifier", torch::nn::Embedding(torch::nn::EmbeddingOptions(options_.vocab_size(), 1)));
+      token_modifier->to(score->weight.device(), score->weight.scalar_type());
+      at::NoGradGuard no_grad;
+      token_modifier->weight.zero_();
+    }
+  }
 }
 
 at::Tensor RewardModelImpl::valences() const {
   if (!token_valence) return {};
   return kValenceScale * token_valence->weight.squeeze(-1);
+}
+
+at::Tensor RewardModelImpl::modifiers() const {
+  if (!token_modifier) return {};
+  return kValenceScale * token_modifier->weight.squeeze(-1);
+}
+
+at::Tensor RewardModelImpl::modifier_factor(const at::Tensor& input_ids, const at::Tensor& real) {
+  // Padding modifies nothing; a row's first tokens have fewer tokens before
+  // them, the columns shifted in from the left add zero.
+  const at::Tensor modifier = kValenceScale * token_modifier(input_ids).squeeze(-1).to(real.scalar_type()) * real;
+  const std::int64_t length = input_ids.size(1);
+  at::Tensor factor = at::ones_like(modifier);
+  for (std::int64_t k = 1; k <= std::min(modifier_window_, length - 1); ++k)
+    factor = factor + at::constant_pad_nd(modifier.narrow(1, 0, length - k), {k, 0});
+  return factor;
 }
 
 at::Tensor RewardModelImpl::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask) {
@@ -68,6 +100,7 @@ at::Tensor RewardModelImpl::forward(const at::Tensor& input_ids, const at::Tenso
       // factor 1 + g(h_t) can express them; an additive context score would
       // have to know each word's valence to cancel it.
       if (valence_gate) valence = valence * (1 + valence_gate(hidden).squeeze(-1));
+      if (token_modifier) valence = valence * modifier_factor(input_ids, real);
       per_token = per_token + valence;
     }
     const at::Tensor total = (per_token * real).sum(1);

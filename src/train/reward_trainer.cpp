@@ -79,11 +79,11 @@ class RewardTask : public TrainingTask {
     at::Tensor loss = scored.loss.sum();
     // The prior on the valences, once per step: the loop divides the step's
     // loss by its examples, so each example carries its share of it.
-    const double l2 = config_.reward.valence_l2;
-    if (l2 > 0) {
-      const at::Tensor valences = model_->valences();
-      loss = loss + static_cast<double>(examples.size()) * 0.5 * l2 * valences.to(at::kFloat).square().sum();
-    }
+    const double share = static_cast<double>(examples.size());
+    if (const double l2 = config_.reward.valence_l2; l2 > 0)
+      loss = loss + share * 0.5 * l2 * model_->valences().to(at::kFloat).square().sum();
+    if (const double l2 = config_.reward.modifier_l2; l2 > 0)
+      loss = loss + share * 0.5 * l2 * model_->modifiers().to(at::kFloat).square().sum();
     return loss;
   }
 
@@ -223,7 +223,7 @@ class RewardTask : public TrainingTask {
 // The reward model reward.init describes: a policy's backbone under a zero
 // score head, or a reward model of the configured kind.
 model::RewardModel initial_reward_model(const std::string& path, const std::string& kind, const std::string& pooling,
-                                        model::RewardHead* stored) {
+                                        std::int64_t modifier_window, model::RewardHead* stored) {
   if (model::read_model_architecture(path) == model::kRewardArchitecture) {
     model::RewardModel model = model::load_reward_model(path, stored);
     if (stored->kind != kind)
@@ -231,11 +231,15 @@ model::RewardModel initial_reward_model(const std::string& path, const std::stri
     if (model->pooling() != pooling)
       RSO_THROW(ConfigError, "reward.init '" + path + "' reads its score with pooling " + model->pooling() +
                                  ", reward.pooling is " + pooling);
+    if (model->token_modifier && model->modifier_window() != modifier_window)
+      RSO_THROW(ConfigError, "reward.init '" + path + "' has modifier window " +
+                                 std::to_string(model->modifier_window()) + ", reward.modifier_window is " +
+                                 std::to_string(modifier_window));
     return model;
   }
   const model::Transformer policy = model::load_model(path);
   model::RewardModel model(policy->options());
-  model->set_pooling(pooling);
+  model->set_pooling(pooling, modifier_window);
   at::NoGradGuard no_grad;
   model->to(policy->model->embed_tokens->weight.scalar_type());
   const auto source = policy->model->named_parameters();
@@ -279,18 +283,23 @@ bool run_reward_training(DistContext& context, const Config& config, const Train
   const std::string kind = enum_name(rc.kind, kRewardKindNames);
   const std::string pooling = enum_name(rc.pooling, kRewardPoolingNames);
   if (rc.kind == RewardKind::ranking && rc.pooling != RewardPooling::last)
-    context.agree([] { RSO_THROW(ConfigError, "reward.pooling = mean, sum, lexicon or contextual-lexicon needs reward.kind = pointwise: a ranking model "
+    context.agree([] { RSO_THROW(ConfigError, "reward.pooling other than last needs reward.kind = pointwise: a ranking model "
                                               "must tell its two responses apart"); });
-  if (rc.valence_l2 > 0 && rc.pooling != RewardPooling::lexicon && rc.pooling != RewardPooling::contextual_lexicon)
+  if (rc.valence_l2 > 0 && !learns_token_valences(rc.pooling))
     context.agree([] {
       RSO_THROW(ConfigError,
-                "reward.valence_l2 > 0 needs reward.pooling = lexicon or contextual-lexicon: only they learn token valences");
+                "reward.valence_l2 > 0 needs reward.pooling = lexicon, contextual-lexicon or lexicon-modifiers: only they "
+                "learn token valences");
+    });
+  if (rc.modifier_l2 > 0 && rc.pooling != RewardPooling::lexicon_modifiers)
+    context.agree([] {
+      RSO_THROW(ConfigError, "reward.modifier_l2 > 0 needs reward.pooling = lexicon-modifiers: only it learns modifiers");
     });
   context.agree([&] { global_batch_size(rc, context.size(), "reward"); });
 
   model::RewardHead stored_head;
   stored_head.kind.clear();  // stays empty when reward.init is a policy
-  model::RewardModel model = context.agree([&] { return initial_reward_model(init_path, kind, pooling, &stored_head); });
+  model::RewardModel model = context.agree([&] { return initial_reward_model(init_path, kind, pooling, rc.modifier_window, &stored_head); });
   model->to(context.device(), context.compute_dtype());
   auto tokenizer_files = context.agree([&] { return model::read_model_tokenizer(init_path); });
   const std::unique_ptr<text::Tokenizer> tokenizer = tokenizer_files ? text::make_tokenizer(*tokenizer_files) : nullptr;

@@ -186,6 +186,64 @@ TEST(RewardModel, ContextualLexiconScalesEachValenceByItsContext) {
   EXPECT_NEAR(loaded->forward(ids)[0].item<double>(), expected, 1e-10);
 }
 
+// Lexicon with modifiers: each real token t adds score(h_t) + 32 v[id_t] (1 +
+// Σ_{k=1..w} 32 m[id_{t-k}]), the sum over the w tokens before t that exist;
+// new modifiers (zero) score as the plain lexicon; left padding modifies
+// nothing; a saved model keeps its modifiers and window.
+TEST(RewardModel, LexiconModifiersScaleTheValencesOfTheTokensAfterThem) {
+  testing::TempDir dir;
+  RewardModel model = small_reward_model();
+  const std::vector<std::int64_t> tokens = {3, 9, 1, 7, 4, 12};
+  const at::Tensor ids = at::tensor(tokens, at::kLong).unsqueeze(0);
+  at::NoGradGuard no_grad;
+  model->set_pooling("lexicon");
+  const at::Tensor valence = at::arange(31, at::kDouble).mul(0.01).sub(0.1);
+  model->token_valence->weight.copy_(valence.unsqueeze(1));
+  const double plain = model->forward(ids)[0].item<double>();
+  const std::int64_t window = 2;
+  model->set_pooling("lexicon-modifiers", window);
+  ASSERT_TRUE(model->token_modifier);
+  EXPECT_EQ(model->modifier_window(), window);
+  EXPECT_NEAR(model->forward(ids)[0].item<double>(), plain, 1e-12);
+
+  // Token 9 negates (32 m = -1.74, VADER's flip), token 1 boosts.
+  at::Tensor modifier = at::zeros({31}, at::kDouble);
+  modifier[9] = -1.74 / 32;
+  modifier[1] = 0.29 / 32;
+  model->token_modifier->weight.copy_(modifier.unsqueeze(1));
+  const at::Tensor hidden = model->model->forward(ids, at::ones_like(ids))[0];  // [T, H]
+  const at::Tensor head = model->score->weight[0];
+  double expected = 0;
+  for (std::size_t t = 0; t < tokens.size(); ++t) {
+    double factor = 1;
+    for (std::size_t k = 1; k <= static_cast<std::size_t>(window) && k <= t; ++k)
+      factor += 32.0 * modifier[tokens[t - k]].item<double>();
+    expected += (hidden[t] * head).sum().item<double>() + 32.0 * valence[tokens[t]].item<double>() * factor;
+  }
+  // By hand, window 2: token 1 follows the negator (factor 1 - 1.74), 7
+  // both (1 - 1.74 + 0.29), 4 the booster only (1 + 0.29); 12 is three past
+  // the negator, two past the booster: out of reach (1).
+  double by_hand = 0;
+  for (std::size_t t = 0; t < tokens.size(); ++t) by_hand += (hidden[t] * head).sum().item<double>();
+  by_hand += 32.0 * (valence[3].item<double>() + valence[9].item<double>() + valence[1].item<double>() * (1 - 1.74) +
+                     valence[7].item<double>() * (1 - 1.74 + 0.29) + valence[4].item<double>() * (1 + 0.29) +
+                     valence[12].item<double>());
+  EXPECT_NEAR(expected, by_hand, 1e-10);
+  const double scored = model->forward(ids)[0].item<double>();
+  EXPECT_NEAR(scored, expected, 1e-10);
+  EXPECT_GT(std::abs(scored - plain), 1e-3);
+  EXPECT_NEAR(score_left_padded(model, tokens, 30), expected, 1e-10);
+
+  const std::string path = (dir / "modifiers.h5").string();
+  save_reward_model(model, path, RewardHead{"pointwise", {}});
+  RewardModel loaded = load_reward_model(path);
+  EXPECT_EQ(loaded->pooling(), "lexicon-modifiers");
+  EXPECT_EQ(loaded->modifier_window(), window);
+  EXPECT_TRUE(at::equal(loaded->token_modifier->weight, model->token_modifier->weight));
+  EXPECT_NEAR(loaded->forward(ids)[0].item<double>(), expected, 1e-10);
+  testing::error_message([&] { model->set_pooling("lexicon-modifiers", 0); }, ErrorKind::data);
+}
+
 TEST(RewardModel, BradleyTerryIsTheLogisticOfTheRewardGap) {
   const at::Tensor a = at::tensor({1.0, 0.0, -2.0}, at::kDouble), b = at::tensor({0.0, 0.0, 1.0}, at::kDouble);
   const at::Tensor p = bradley_terry_probability(a, b);

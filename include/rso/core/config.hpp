@@ -349,10 +349,16 @@ struct SftConfig : OptimizationConfig {
 enum class RewardKind { pointwise, ranking };
 constexpr EnumNames<RewardKind, 2> kRewardKindNames{{{RewardKind::pointwise, "pointwise"}, {RewardKind::ranking, "ranking"}}};
 
-enum class RewardPooling { last, mean, sum, lexicon, contextual_lexicon };
-constexpr EnumNames<RewardPooling, 5> kRewardPoolingNames{
+enum class RewardPooling { last, mean, sum, lexicon, contextual_lexicon, lexicon_modifiers };
+constexpr EnumNames<RewardPooling, 6> kRewardPoolingNames{
     {{RewardPooling::last, "last"}, {RewardPooling::mean, "mean"}, {RewardPooling::sum, "sum"},
-     {RewardPooling::lexicon, "lexicon"}, {RewardPooling::contextual_lexicon, "contextual-lexicon"}}};
+     {RewardPooling::lexicon, "lexicon"}, {RewardPooling::contextual_lexicon, "contextual-lexicon"},
+     {RewardPooling::lexicon_modifiers, "lexicon-modifiers"}}};
+// The poolings that learn a valence per token id.
+constexpr bool learns_token_valences(RewardPooling pooling) {
+  return pooling == RewardPooling::lexicon || pooling == RewardPooling::contextual_lexicon ||
+         pooling == RewardPooling::lexicon_modifiers;
+}
 
 struct RewardConfig : OptimizationConfig {
   RewardKind kind = RewardKind::ranking;
@@ -363,6 +369,8 @@ struct RewardConfig : OptimizationConfig {
   std::int64_t eval_every = 0;
   std::int64_t frozen_layers = 0;
   double valence_l2 = 0;
+  std::int64_t modifier_window = 3;
+  double modifier_l2 = 0;
 
   RewardConfig() {
     learning_rate = 1e-4;
@@ -380,16 +388,28 @@ struct RewardConfig : OptimizationConfig {
             "valence per token id added to each token's score (word valences learnt as parameters, context from the "
             "backbone), or contextual-lexicon: lexicon with each valence scaled by a learned function of its context "
             "(the shape in which negation flips a word, as VADER's rules do; on the built-in task it ordered pi_sft's "
-            "pairs as lexicon does, perf/RESULTS.md); ranking models read the last token");
+            "pairs as lexicon does, perf/RESULTS.md), or lexicon-modifiers: lexicon with each valence scaled by 1 + "
+            "the sum of learned per-token modifiers of the reward.modifier_window tokens before it (VADER's shape: "
+            "'not' flips a valence, 'very' raises it; learnt from the pairs, not listed); ranking models read the "
+            "last token");
     visit_optimization(v);
     v.param("frozen_layers", frozen_layers,
             "the token embeddings and this many of the lowest layers keep reward.init's weights: backward stops "
             "above them, so a step costs less (a reward is a shallower function than language); 0: all train",
             non_negative());
     v.param("valence_l2", valence_l2,
-            "pooling lexicon or contextual-lexicon: an L2 penalty (valence_l2 / 2) * sum of squared token valences added to the mean pair "
+            "the lexicon poolings: an L2 penalty (valence_l2 / 2) * sum of squared token valences added to the mean pair "
             "loss, a prior that a token carries no sentiment until the pairs show it does: without it, valences of "
             "words the noisy labels say little about fit the noise; 0: none",
+            non_negative());
+    v.param("modifier_window", modifier_window,
+            "pooling lexicon-modifiers: how many tokens before a word its modifiers reach (VADER's negation looks "
+            "three words back; a contraction such as \"don't\" can be three pieces)",
+            between(1, 64));
+    v.param("modifier_l2", modifier_l2,
+            "pooling lexicon-modifiers: an L2 penalty (modifier_l2 / 2) * sum of squared token modifiers added to "
+            "the mean pair loss, the prior that a token modifies nothing until the pairs show it does (without it, "
+            "rare tokens' modifiers fit the labels' noise); 0: none",
             non_negative());
     v.param("first_marker", first_marker,
             "ranking input 'x <first_marker> y1 <second_marker> y2': text, or 'ids:' and comma-separated token ids");

@@ -14,8 +14,10 @@
 //                           @pooling ("last", "mean", "sum", "lexicon", whose
 //                           per-token valences are the parameter
 //                           "token_valence.weight", or "contextual-lexicon",
-//                           which adds "valence_gate.weight"; "last" when
-//                           absent) and,
+//                           which adds "valence_gate.weight", or
+//                           "lexicon-modifiers", which adds
+//                           "token_modifier.weight" and @modifier_window;
+//                           "last" when absent) and,
 //                           for ranking, the separator ids
 // Files are written to a temporary and renamed into place, so a checkpoint
 // on disk is always whole. Readable with h5py or h5dump; `rso inspect` shows it.

@@ -37,24 +37,39 @@ class RewardModelImpl : public torch::nn::Module {
   // context), or that with each valence scaled by 1 + g(h_t), a learned
   // linear function of the token's hidden state (pooling
   // "contextual-lexicon": negation flips a word's valence, an intensifier
-  // scales it, as VADER's rules do); pointwise models only.
+  // scales it, as VADER's rules do), or lexicon with each valence scaled by
+  // 1 + the sum of learned per-token modifiers of the modifier_window tokens
+  // before it (pooling "lexicon-modifiers": VADER's own shape, where "not"
+  // within three words flips a valence and "very" raises it, learnt from the
+  // pairs rather than listed); pointwise models only.
   at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask = {});
   const TransformerOptions& options() const { return options_; }
   const std::string& pooling() const { return pooling_; }
-  void set_pooling(const std::string& pooling);
+  // modifier_window: how many tokens before a word its modifiers reach
+  // (pooling "lexicon-modifiers" only).
+  void set_pooling(const std::string& pooling, std::int64_t modifier_window = 3);
+  std::int64_t modifier_window() const { return modifier_window_; }
   // Each token id's learned valence before its context scales it [vocab]
-  // (pooling "lexicon" or "contextual-lexicon"; undefined otherwise), differentiable: what a penalty on the
+  // (the lexicon poolings; undefined otherwise), differentiable: what a penalty on the
   // valences acts on.
   at::Tensor valences() const;
+  // Each token id's learned modifier of the valences after it [vocab]
+  // (pooling "lexicon-modifiers"; undefined otherwise), differentiable.
+  at::Tensor modifiers() const;
 
   Backbone model{nullptr};
   torch::nn::Linear score{nullptr};
-  torch::nn::Embedding token_valence{nullptr};  // [vocab, 1], pooling "lexicon" and "contextual-lexicon"
+  torch::nn::Embedding token_valence{nullptr};  // [vocab, 1], the lexicon poolings
   torch::nn::Linear valence_gate{nullptr};      // hidden -> 1, pooling "contextual-lexicon" only
+  torch::nn::Embedding token_modifier{nullptr}; // [vocab, 1], pooling "lexicon-modifiers" only
 
  private:
+  // 1 + Σ_{k=1..window} modifier(x_{t−k}) for each position t [B, T].
+  at::Tensor modifier_factor(const at::Tensor& input_ids, const at::Tensor& real);
+
   TransformerOptions options_;
   std::string pooling_ = "last";
+  std::int64_t modifier_window_ = 0;
 };
 TORCH_MODULE(RewardModel);
 
