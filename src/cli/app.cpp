@@ -2,6 +2,8 @@
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <map>
+#include <string>
 
 #include "rso/cli/commands.hpp"
 #include "rso/core/error.hpp"
@@ -10,7 +12,11 @@ namespace rso::cli {
 
 namespace {
 
-void add_config_options(CLI::App& command, ConfigOptions& options) {
+// Which options each command's --print-config resolves.
+using PrintConfigTargets = std::map<CLI::App*, ConfigOptions*>;
+
+void add_config_options(CLI::App& command, ConfigOptions& options, PrintConfigTargets& targets) {
+  targets[&command] = &options;
   command.add_option("--config,-c", options.config_path, "YAML config file (defaults apply to keys it omits)")
       ->type_name("FILE");
   command.add_option("--set", options.overrides, "override one config value; repeatable")
@@ -22,6 +28,36 @@ void add_config_options(CLI::App& command, ConfigOptions& options) {
   command.add_flag("--print-config", options.print_config, "print the resolved config with its documentation and exit");
 }
 
+// --print-config on a command that reads no config: it still answers,
+// with the defaults.
+void add_print_config_flag(CLI::App& command, ConfigOptions& defaults, PrintConfigTargets& targets) {
+  targets[&command] = &defaults;
+  command.add_flag("--print-config", defaults.print_config,
+                   "print the default config with its documentation and exit (this command reads no config)");
+}
+
+bool asks_for_config(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--") return false;
+    if (std::string(argv[i]) == "--print-config") return true;
+  }
+  return false;
+}
+
+// With --print-config a command only prints its resolved config: what it
+// would otherwise require (a model, an input) is not needed, and it runs
+// nothing.
+void only_print_config(DistContext& context, const PrintConfigTargets& targets, int& status) {
+  for (const auto& [command, options] : targets) {
+    for (CLI::Option* option : command->get_options()) option->required(false);
+    command->callback([&context, options = options, &status] {
+      const Config config = resolve_config(context, *options);
+      print_config_if_asked(context, *options, config);
+      status = exit_code::ok;
+    });
+  }
+}
+
 }  // namespace
 
 int run_cli(DistContext& context, int argc, char** argv) {
@@ -31,13 +67,15 @@ int run_cli(DistContext& context, int argc, char** argv) {
   app.footer("Run under mpirun/srun for several ranks. Exit codes: see README.md.");
 
   int status = exit_code::ok;
+  PrintConfigTargets print_targets;
+  ConfigOptions defaults_options;  // --print-config of the commands that read no config
   ConfigOptions env_options, pipeline_options;
   std::string inspect_path;
 
   auto* pipeline = app.add_subcommand("pipeline", "run every stage into one run directory, skipping finished ones");
   // Not "config": CLI11 2.4 rejects a positional named like the --config option.
   pipeline->add_option("config_file", pipeline_options.config_path, "YAML config file")->type_name("CONFIG");
-  add_config_options(*pipeline, pipeline_options);
+  add_config_options(*pipeline, pipeline_options, print_targets);
   std::string pipeline_until;
   pipeline->add_option("--until", pipeline_until,
                        "stop after this stage (data, tokenizer, init, sft, pairs, reward, sample, train, eval): e.g. "
@@ -47,12 +85,12 @@ int run_cli(DistContext& context, int argc, char** argv) {
 
   ConfigOptions eval_options;
   auto* eval = app.add_subcommand("eval", "win rates, gold reward and KL of the trained policy against the SFT policy");
-  add_config_options(*eval, eval_options);
+  add_config_options(*eval, eval_options, print_targets);
   eval->callback([&] { status = run_eval(context, eval_options); });
 
   GenerateOptions generate_options;
   auto* generate = app.add_subcommand("generate", "sample continuations of JSONL prompts from a model (KV cache)");
-  add_config_options(*generate, generate_options.config);
+  add_config_options(*generate, generate_options.config, print_targets);
   generate->add_option("--model", generate_options.model, "model checkpoint (rso.model HDF5)")->required()->type_name("MODEL.h5");
   generate->add_option("--in", generate_options.input,
                        "prompts: JSONL lines {\"id\", \"prompt\": text} or {\"id\", \"prompt_ids\": [...]}")
@@ -84,10 +122,12 @@ int run_cli(DistContext& context, int argc, char** argv) {
                         "tokenizer to store with the model (default: tokenizer.model, tokenizer.json or "
                         "encoder.json + vocab.bpe in DIR)")
       ->type_name("PATH");
+  add_print_config_flag(*import_hf, defaults_options, print_targets);
   import_hf->callback([&] { status = run_import_hf(context, hf_directory, hf_output, hf_tokenizer); });
   auto* export_hf = app.add_subcommand("export-hf", "export a model as Hugging Face Llama (config.json + safetensors)");
   export_hf->add_option("model", hf_model, "rso model checkpoint")->required()->type_name("MODEL.h5");
   export_hf->add_option("--out", hf_output, "directory to write")->required()->type_name("DIR");
+  add_print_config_flag(*export_hf, defaults_options, print_targets);
   export_hf->callback([&] { status = run_export_hf(context, hf_model, hf_output); });
 
   // The training commands: one loop, the same options.
@@ -105,7 +145,7 @@ int run_cli(DistContext& context, int argc, char** argv) {
   std::vector<TrainOptions> trainer_options(std::size(kTrainCommands));
   for (std::size_t i = 0; i < std::size(kTrainCommands); ++i) {
     auto* command = app.add_subcommand(kTrainCommands[i].name, kTrainCommands[i].summary);
-    add_config_options(*command, trainer_options[i].config);
+    add_config_options(*command, trainer_options[i].config, print_targets);
     command->add_option("--resume", trainer_options[i].resume, "auto: continue from the newest committed checkpoint, if any")
         ->check(CLI::IsMember({"auto", "never"}))
         ->capture_default_str();
@@ -119,7 +159,7 @@ int run_cli(DistContext& context, int argc, char** argv) {
   std::int64_t sample_max_blocks = -1;
   auto* sample = app.add_subcommand(
       "sample", "generate n_c candidates, score, rejection-sample n_d, pair, label: <run.dir>/sample/block-*.h5");
-  add_config_options(*sample, sample_options);
+  add_config_options(*sample, sample_options, print_targets);
   sample->add_option("--max-blocks", sample_max_blocks,
                      "stop after about this many blocks (exit 75; run again to continue); -1: no limit")
       ->capture_default_str();
@@ -127,7 +167,7 @@ int run_cli(DistContext& context, int argc, char** argv) {
 
   SelectOptions select_options;
   auto* select = app.add_subcommand("select", "statistical rejection sampling (Algorithm 1) over given candidates (JSONL)");
-  add_config_options(*select, select_options.config);
+  add_config_options(*select, select_options.config, print_targets);
   select->add_option("--in", select_options.input,
                      "candidates: JSONL lines {\"id\", \"prompt\", \"responses\": [...], \"rewards\": [...]}")
       ->required()->type_name("FILE");
@@ -170,6 +210,7 @@ int run_cli(DistContext& context, int argc, char** argv) {
                             "spell characters outside the vocabulary as UTF-8 byte pieces instead of <unk>");
   tokenizer_train->add_option("--spm", train_options.extra, "any other SentencePiece trainer flag; repeatable")
       ->type_name("FLAG=VALUE");
+  add_print_config_flag(*tokenizer_train, defaults_options, print_targets);
   tokenizer_train->callback([&] { status = run_tokenizer_train(context, train_options); });
   std::string tokenizer_path;
   std::vector<std::string> tokenizer_inputs;
@@ -177,12 +218,14 @@ int run_cli(DistContext& context, int argc, char** argv) {
   tokenizer_encode->add_option("--tokenizer", tokenizer_path, "a .model, tokenizer.json, directory or rso model")
       ->required()->type_name("PATH");
   tokenizer_encode->add_option("text", tokenizer_inputs, "texts to encode")->required();
+  add_print_config_flag(*tokenizer_encode, defaults_options, print_targets);
   tokenizer_encode->callback([&] { status = run_tokenizer_encode(context, tokenizer_path, tokenizer_inputs); });
   std::vector<std::int64_t> decode_ids;
   auto* tokenizer_decode = tokenizer->add_subcommand("decode", "print the text of the token ids ID... as JSON");
   tokenizer_decode->add_option("--tokenizer", tokenizer_path, "a .model, tokenizer.json, directory or rso model")
       ->required()->type_name("PATH");
   tokenizer_decode->add_option("ids", decode_ids, "token ids")->required()->type_name("ID");
+  add_print_config_flag(*tokenizer_decode, defaults_options, print_targets);
   tokenizer_decode->callback([&] { status = run_tokenizer_decode(context, tokenizer_path, decode_ids); });
 
   std::vector<std::string> plot_reports;
@@ -202,6 +245,7 @@ int run_cli(DistContext& context, int argc, char** argv) {
       ->delimiter(',')->needs(csv_option)->type_name("COLUMN,...");
   plot->add_option("--title", csv_plot.title, "the plot's title (CSV)")->needs(csv_option);
   plot->add_option("--reference-y", reference_y, "a dashed horizontal line at this y (CSV)")->needs(csv_option);
+  add_print_config_flag(*plot, defaults_options, print_targets);
   plot->callback([&] {
     if (!csv_plot.csv.empty()) {
       if (csv_plot.x_column.empty() || csv_plot.y_column.empty())
@@ -217,11 +261,14 @@ int run_cli(DistContext& context, int argc, char** argv) {
 
   auto* inspect = app.add_subcommand("inspect", "summarise a file rso wrote (HDF5): format, groups, datasets");
   inspect->add_option("file", inspect_path, "HDF5 file")->required()->type_name("FILE");
+  add_print_config_flag(*inspect, defaults_options, print_targets);
   inspect->callback([&] { status = run_inspect(context, inspect_path); });
 
   auto* env = app.add_subcommand("env", "ranks, hosts, devices, collective backend and library versions");
-  add_config_options(*env, env_options);
+  add_config_options(*env, env_options, print_targets);
   env->callback([&] { status = run_env(context, env_options); });
+
+  if (asks_for_config(argc, argv)) only_print_config(context, print_targets, status);
 
   try {
     app.parse(argc, argv);

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "rso/io/output_path.hpp"
 #include "rso/cli/commands.hpp"
 #include "rso/core/error.hpp"
 #include "rso/core/progress.hpp"
@@ -91,6 +92,7 @@ int run_generate(DistContext& context, const GenerateOptions& options) {
   const std::int64_t num_samples = options.num_samples.value_or(1);
   const std::uint64_t seed = options.seed.value_or(config.run.seed);
   context.agree([&] {
+    io::refuse_output_over_inputs("--out", options.output, {{"--in", options.input}, {"--model", options.model}});
     if (sampling.temperature <= 0) RSO_THROW(UsageError, "--temperature must be > 0");
     if (sampling.top_k < 0) RSO_THROW(UsageError, "--top-k must be >= 0");
     if (!(sampling.top_p > 0 && sampling.top_p <= 1)) RSO_THROW(UsageError, "--top-p must be in (0, 1]");

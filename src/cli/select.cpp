@@ -7,6 +7,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "rso/io/output_path.hpp"
 #include "rso/cli/commands.hpp"
 #include "rso/core/error.hpp"
 #include "rso/core/progress.hpp"
@@ -73,6 +74,8 @@ int run_select(DistContext& context, const SelectOptions& options) {
   const std::uint64_t seed = options.seed.value_or(config.run.seed);
   PairStrategy strategy = config.sample.pairs;
   context.agree([&] {
+    io::refuse_output_over_inputs("--out", options.output, {{"--in", options.input}});
+    io::refuse_output_over_inputs("--pairs-out", options.pairs_output, {{"--in", options.input}, {"--out", options.output}});
     if (!(beta > 0) || !std::isfinite(beta)) RSO_THROW(UsageError, "--beta must be a finite number > 0");
     if (num_samples < 1) RSO_THROW(UsageError, "--num-samples must be >= 1");
     if (!options.pairs.empty()) {

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "rso/io/output_path.hpp"
 #include "rso/cli/commands.hpp"
 #include "rso/core/error.hpp"
 #include "rso/io/hdf5.hpp"
@@ -28,6 +29,9 @@ int run_tokenizer_train(DistContext& context, const TokenizerTrainOptions& optio
   context.agree([&] {
     const std::filesystem::path output(options.output);
     if (output.extension() != ".model") RSO_THROW(UsageError, "--out must end in .model (got '" + options.output + "')");
+    io::refuse_output_over_inputs("--out", options.output, {{"--corpus", options.corpus}});
+    io::refuse_output_over_inputs("--out's vocabulary", std::filesystem::path(output).replace_extension(".vocab").string(),
+                                  {{"--corpus", options.corpus}});
     if (options.vocab_size < 8) RSO_THROW(UsageError, "--vocab-size must be at least 8");
     if (!(options.character_coverage > 0 && options.character_coverage <= 1))
       RSO_THROW(UsageError, "--character-coverage must be in (0, 1]");

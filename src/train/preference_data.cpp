@@ -63,6 +63,7 @@ std::vector<PreferencePair> from_jsonl(const std::string& path, const text::Toke
     pair.chosen = std::move(tokens.chosen);
     pair.rejected = std::move(tokens.rejected);
     pair.line = reader.line_number();
+    if (reader.record().has("id")) pair.id = reader.record().json()["id"].dump();
     pairs.push_back(std::move(pair));
   }
   return pairs;
@@ -76,6 +77,33 @@ std::vector<PreferencePair> load_preference_pairs(const std::string& path, const
                                                              : from_jsonl(path, tokenizer, vocab_size);
   if (pairs.empty()) RSO_THROW(DataError, "'" + path + "' holds no preference pairs");
   return pairs;
+}
+
+std::vector<std::string> preference_pair_warnings(const std::vector<PreferencePair>& pairs, const std::string& path) {
+  auto where = [&](std::size_t i) {
+    return pairs[i].line > 0 ? path + ":" + std::to_string(pairs[i].line)
+                             : path + ": pair " + std::to_string(i + 1) + " (in block order)";
+  };
+  std::vector<std::string> warnings;
+  std::size_t same = 0, first_same = 0;
+  for (std::size_t i = 0; i < pairs.size(); ++i)
+    if (pairs[i].chosen == pairs[i].rejected && same++ == 0) first_same = i;
+  if (same > 0)
+    warnings.push_back(std::to_string(same) + " of " + std::to_string(pairs.size()) + " pairs in " + path +
+                       " have the chosen response equal to the rejected one (the first: " + where(first_same) +
+                       "): they carry no preference, and train nothing");
+  std::map<std::string, std::size_t> first_line_of_id;
+  std::size_t repeated = 0;
+  std::string example;
+  for (std::size_t i = 0; i < pairs.size(); ++i) {
+    if (pairs[i].id.empty()) continue;
+    const auto [it, fresh] = first_line_of_id.emplace(pairs[i].id, i);
+    if (!fresh && repeated++ == 0) example = "id " + pairs[i].id + " at " + where(it->second) + " and " + where(i);
+  }
+  if (repeated > 0)
+    warnings.push_back(std::to_string(repeated) + " records of " + path + " repeat an id used before (the first: " +
+                       example + "): a file concatenated twice, or ids that do not identify their pair?");
+  return warnings;
 }
 
 void require_pairs_fit(const std::vector<PreferencePair>& pairs, const std::string& path, std::int64_t limit,

@@ -259,6 +259,8 @@ bool run_preference_training(DistContext& context, const Config& config, const T
                       prompt_and_longer_response);
     return loaded;
   });
+  if (context.is_root())
+    for (const std::string& warning : preference_pair_warnings(pairs, pairs_path)) spdlog::warn("train: {}", warning);
   const std::string output = tc.output.empty() ? (run / "train").string() : tc.output;
   if (needs_reference(tc.loss))
     fill_reference_logprobs(context, policy, pairs, fs::path(output) / "reference_logprobs.h5");

@@ -324,6 +324,8 @@ bool run_reward_training(DistContext& context, const Config& config, const Train
     std::vector<PreferencePair> loaded = load_preference_pairs(path, tokenizer.get(), vocab);
     require_pairs_fit(loaded, path, positions, "the reward model's max_positions " + std::to_string(positions),
                       read_length);
+    if (context.is_root())
+      for (const std::string& warning : preference_pair_warnings(loaded, path)) spdlog::warn("reward: {}", warning);
     return loaded;
   };
   std::vector<PreferencePair> all = context.agree([&] { return load(pairs_path); });

@@ -169,6 +169,17 @@ fi
 run "$rso" pipeline --config "$work/run/config.yaml" --print-config
 check "the resolved config loads back" status_is 0
 check "the resolved config keeps the run directory" stdout_has "dir: $work/run"
+# --print-config on any command: only the config, whatever else the command would need.
+for command in generate select "tokenizer train" inspect plot env sample; do
+  # shellcheck disable=SC2086
+  run "$rso" $command --print-config
+  check "$command --print-config exits 0" status_is 0
+  check "$command --print-config prints the config" stdout_has "max_new_tokens:"
+done
+run "$rso" generate --print-config --set sample.beta=2.5
+check "generate --print-config applies --set" stdout_has "beta: 2.5"
+run "$rso" generate --print-config --set sample.nope=1
+check "generate --print-config still refuses an unknown key" status_is 2
 # D_hf holds people's text (the quotes' continuations), not the SFT policy's samples.
 check "pipeline: D_hf responses come from the corpus" grep -q '"chosen_source":"\(own\|other\)"' "$work/run/data/pairs.jsonl"
 check "pipeline: the report has the exact KL per token" grep -q '"kl_per_token"' "$work/run/report.json"
@@ -332,6 +343,13 @@ run "$rso" generate --model "$work/prompts.jsonl" --in "$work/prompts.jsonl" --o
 check "generate: a model that is not HDF5 exits 3" status_is 3
 run "$rso" generate --model "$work/model.h5" --in "$work/prompts.jsonl" --out "$work/x.jsonl" --top-p 0
 check "generate: bad --top-p exits 2" status_is 2
+# An output over an input would replace the input with its own samples.
+cp "$work/prompts.jsonl" "$work/prompts-kept.jsonl"
+ln -sf "$work/prompts-kept.jsonl" "$work/prompts-link.jsonl"
+run "$rso" generate --model "$work/model.h5" --in "$work/prompts-kept.jsonl" --out "$work/prompts-link.jsonl"
+check "generate: --out onto --in (by a link) exits 2" status_is 2
+check "generate: --out onto --in names both" stderr_has "is the same file as --in"
+check "generate: --out onto --in leaves the input" cmp -s "$work/prompts.jsonl" "$work/prompts-kept.jsonl"
 run "$rso" inspect "$work/model.h5"
 check "inspect shows a model checkpoint" stdout_has "format: rso.model, version 1"
 check "inspect lists parameters with dtype and shape" stdout_has "model.layers.1.self_attn.k_proj.weight  float32 [16 x 32]"
@@ -381,6 +399,13 @@ run "$rso" select --in "$work/candidates.jsonl" --out "$work/sel-fr.jsonl" --num
 check "select: first-round gives n_d/2 pairs per prompt" [ "$(wc -l <"$work/pairs-fr.jsonl")" -eq 22 ]
 run "$rso" select --in "$work/candidates.jsonl" --out "$work/sel-all.jsonl" --num-samples 9
 check "select: n_d above the candidates takes all and says so once" [ "$(stderr_count "all of theirs were accepted")" -eq 1 ]
+cp "$work/candidates.jsonl" "$work/candidates-kept.jsonl"
+run mpi 2 "$rso" select --in "$work/candidates-kept.jsonl" --out "$work/./candidates-kept.jsonl" --num-samples 4
+check "select: --out onto --in exits 2" status_is 2
+check "select: --out onto --in leaves the input" cmp -s "$work/candidates.jsonl" "$work/candidates-kept.jsonl"
+run "$rso" select --in "$work/candidates.jsonl" --out "$work/x.jsonl" --pairs-out "$work/x.jsonl" --num-samples 4
+check "select: --pairs-out onto --out exits 2" status_is 2
+check "select: --pairs-out onto --out names both" stderr_has "--pairs-out '$work/x.jsonl' is the same file as --out"
 printf '{"id": "p1", "prompt": "x", "responses": ["a", "b"], "rewards": [0.5, NaN]}\n' >"$work/nan.jsonl"
 run mpi 2 "$rso" select --in "$work/nan.jsonl" --out "$work/x.jsonl"
 check "select: a NaN reward exits 3" status_is 3
@@ -520,6 +545,17 @@ check "reward: names the pair's line" stderr_has "human-long.jsonl:2: the pair i
 run "$rso" train --run-dir "$work/train-jsonl" "${train_flags[@]}" --set train.pairs="$work/human.jsonl" \
   --set train.loss=hinge-norm --set train.steps=3 --set train.policy="$work/model-other.h5"
 check "train with another policy recomputes the reference" stderr_has "computing pi_sft log-probs of 2 pairs once"
+# Legal but suspicious pairs: trained on, and said once.
+printf '%s\n' '{"id": 1, "prompt_ids": [1, 2], "chosen_ids": [3, 4], "rejected_ids": [5]}' \
+  '{"id": 2, "prompt_ids": [6], "chosen_ids": [7, 8], "rejected_ids": [7, 8]}' \
+  '{"id": 1, "prompt_ids": [6], "chosen_ids": [7], "rejected_ids": [8, 9]}' >"$work/odd-pairs.jsonl"
+run mpi 2 "$rso" train --run-dir "$work/train-odd" "${train_flags[@]}" --set train.pairs="$work/odd-pairs.jsonl" \
+  --set train.steps=2
+check "train on pairs with a tie and a repeated id exits 0" status_is 0
+check "train counts the pairs whose chosen equals rejected" \
+  stderr_has "1 of 3 pairs in $work/odd-pairs.jsonl have the chosen response equal to the rejected one (the first: $work/odd-pairs.jsonl:2)"
+check "train names the repeated id" stderr_has "(the first: id 1 at $work/odd-pairs.jsonl:1 and $work/odd-pairs.jsonl:3)"
+check "train says it once, not once per rank" [ "$(stderr_count "repeat an id")" -eq 1 ]
 
 # Checkpoint-restart: stopped after step 6 (as on SIGUSR1), a checkpoint write
 # killed half-way at step 8, then resumed: the uninterrupted run's bytes.
