@@ -52,6 +52,7 @@ pid_t spawn_helper(const std::vector<std::string>& argv, const HelperStreams& st
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGUSR1);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
   posix_spawnattr_setsigmask(&setup.attributes, &stop_signals);
   // SIGPIPE back to its default: the child of a process that ignores it
   // would otherwise inherit the ignoring.

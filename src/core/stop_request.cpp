@@ -23,6 +23,9 @@ void install_stop_handlers() {
   action.sa_flags = SA_RESTART | SA_RESETHAND;
   sigaction(SIGUSR1, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
+  // Ctrl-C on a run without a launcher: a checkpoint, as a batch system's
+  // warning gets; the second Ctrl-C ends it at once.
+  sigaction(SIGINT, &action, nullptr);
 }
 
 bool stop_requested() { return stop_flag != 0; }

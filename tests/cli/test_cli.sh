@@ -612,6 +612,18 @@ usr1_when '[ "$(wc -l 2>/dev/null <"$work/signalled/train/metrics.jsonl" || echo
 check "train on SIGUSR1 checkpoints and exits 75" status_is 75
 check "train on SIGUSR1 leaves a committed checkpoint" [ -s "$work/signalled/train/checkpoints/latest" ]
 check "train on SIGUSR1 stops every rank at one step" grep -qE "stop requested on [12] of 2 ranks" "$work/err"
+# Ctrl-C on a run without a launcher checkpoints as SIGUSR1 does.
+"$rso" train --run-dir "$work/interrupted-int" "${train_flags[@]}" --set train.steps=100000 >"$work/out" 2>"$work/err" &
+single=$!
+for _ in $(seq 1 1500); do
+  [ "$(wc -l 2>/dev/null <"$work/interrupted-int/train/metrics.jsonl" || echo 0)" -ge 3 ] && break
+  sleep 0.02
+done
+kill -INT "$single"
+wait "$single"
+status=$?
+check "train on SIGINT checkpoints and exits 75" status_is 75
+check "train on SIGINT leaves a committed checkpoint" [ -s "$work/interrupted-int/train/checkpoints/latest" ]
 
 # The sampling stage stops after the round in which a rank got the signal.
 for _ in $(seq 200); do cat "$work/prompts.jsonl"; done >"$work/many-prompts.jsonl"
