@@ -147,6 +147,15 @@ TEST(RewardModel, LexiconPoolingAddsEachTokensValenceToTheSum) {
   EXPECT_NEAR(loaded->forward(ids)[0].item<double>(), expected, 1e-12);
 }
 
+// Pooling "lexicon" with token i's valence 0.01 i - 0.1 (stored / 32); returns them.
+at::Tensor set_ramp_valences(RewardModel& model) {
+  at::NoGradGuard no_grad;
+  model->set_pooling("lexicon");
+  const at::Tensor valence = at::arange(model->options().vocab_size(), at::kDouble).mul(0.01).sub(0.1);
+  model->token_valence->weight.copy_(valence.unsqueeze(1));
+  return valence;
+}
+
 // Contextual lexicon: each real token t adds score(h_t) + 32 v[id_t] (1 + w.h_t)
 // with w the valence gate; a new gate (zero) scores as the plain lexicon;
 // a saved model keeps its gate.
@@ -156,9 +165,7 @@ TEST(RewardModel, ContextualLexiconScalesEachValenceByItsContext) {
   const std::vector<std::int64_t> tokens = {3, 9, 4, 1, 7};
   const at::Tensor ids = at::tensor(tokens, at::kLong).unsqueeze(0);
   at::NoGradGuard no_grad;
-  model->set_pooling("lexicon");
-  const at::Tensor valence = at::arange(31, at::kDouble).mul(0.01).sub(0.1);
-  model->token_valence->weight.copy_(valence.unsqueeze(1));
+  const at::Tensor valence = set_ramp_valences(model);
   const double plain = model->forward(ids)[0].item<double>();
   model->set_pooling("contextual-lexicon");
   ASSERT_TRUE(model->valence_gate);
@@ -196,9 +203,7 @@ TEST(RewardModel, LexiconModifiersScaleTheValencesOfTheTokensAfterThem) {
   const std::vector<std::int64_t> tokens = {3, 9, 1, 7, 4, 12};
   const at::Tensor ids = at::tensor(tokens, at::kLong).unsqueeze(0);
   at::NoGradGuard no_grad;
-  model->set_pooling("lexicon");
-  const at::Tensor valence = at::arange(31, at::kDouble).mul(0.01).sub(0.1);
-  model->token_valence->weight.copy_(valence.unsqueeze(1));
+  const at::Tensor valence = set_ramp_valences(model);
   const double plain = model->forward(ids)[0].item<double>();
   const std::int64_t window = 2;
   model->set_pooling("lexicon-modifiers", window);
