@@ -158,13 +158,17 @@ check "sample into a finished sample directory of other parameters exits 2" stat
 check "a refused sample leaves config.yaml as it was" cmp -s "$work/config-before.yaml" "$work/redo/config.yaml"
 # One writer per run directory.
 if command -v flock >/dev/null; then
-  flock "$work/redo/.lock" sleep 5 &
+  # The holder keeps the lock until told to let go (at most 120 s), however
+  # slowly the machine runs the second command.
+  flock "$work/redo/.lock" bash -c 'touch "$1"; for _ in $(seq 1200); do [ -e "$2" ] && break; sleep 0.1; done' \
+    _ "$work/lock-held" "$work/lock-release" &
   holder=$!
-  sleep 1
+  for _ in $(seq 1200); do [ -e "$work/lock-held" ] && break; sleep 0.1; done
   run "$rso" eval --config "$work/redo/config.yaml" --run-dir "$work/redo"
+  touch "$work/lock-release"
+  wait "$holder"
   check "a second writer of a run directory exits 4" status_is 4
   check "a second writer is told the directory is in use" stderr_has "is in use by"
-  wait "$holder"
 fi
 run "$rso" pipeline --config "$work/run/config.yaml" --print-config
 check "the resolved config loads back" status_is 0
