@@ -10,7 +10,6 @@ namespace rso::cli {
 
 int run_eval(DistContext& context, const ConfigOptions& options) {
   const Config config = resolve_config(context, options);
-  if (print_config_if_asked(context, options, config)) return exit_code::ok;
   context.configure(config.dist);
   const io::RunDirectoryLock lock = claim_run_directory(context, config, "eval");
   record_config_at_start(context, config);

@@ -151,7 +151,6 @@ std::function<model::Transformer()> early_sft_policy(const Config& config, const
 
 int run_pipeline(DistContext& context, const ConfigOptions& options, const std::string& until) {
   const Config config = resolve_config(context, options);
-  if (print_config_if_asked(context, options, config)) return exit_code::ok;
   context.configure(config.dist);
   const io::RunDirectoryLock lock = claim_run_directory(context, config, "pipeline");
   record_config_at_start(context, config);

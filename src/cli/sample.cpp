@@ -8,7 +8,6 @@ namespace rso::cli {
 
 int run_sample(DistContext& context, const ConfigOptions& options, std::int64_t max_blocks) {
   const Config config = resolve_config(context, options);
-  if (print_config_if_asked(context, options, config)) return exit_code::ok;
   context.configure(config.dist);
   const io::RunDirectoryLock lock = claim_run_directory(context, config, "sample");
   record_config_at_start(context, config);

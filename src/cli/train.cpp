@@ -25,7 +25,6 @@ const char* trainer_command_name(Trainer trainer) {
 
 int run_trainer(DistContext& context, Trainer trainer, const TrainOptions& options) {
   const Config config = resolve_config(context, options.config);
-  if (print_config_if_asked(context, options.config, config)) return exit_code::ok;
   context.configure(config.dist);
   const io::RunDirectoryLock lock = claim_run_directory(context, config, trainer_command_name(trainer));
   record_config_at_start(context, config);
