@@ -4,6 +4,7 @@
 #include <ATen/ops/empty.h>
 #include <hdf5.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -296,7 +297,14 @@ at::Tensor Dataset::read_tensor() const {
   at::Tensor tensor = at::empty(shape(), at::TensorOptions().dtype(stored.scalar));
   if (tensor.numel() == 0) return tensor;
   Handle memory_type = stored_type(stored.scalar);
-  RSO_H5(H5Dread(id(), memory_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, tensor.data_ptr()), "reading " + where_);
+  if (H5Dread(id(), memory_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, tensor.data_ptr()) < 0) {
+    const std::string reason = hdf5_error_text();
+    // HDF5's Fletcher32 filter reports a mismatch as "data error detected by
+    // Fletcher32 checksum": the bytes on disk are not the ones written.
+    if (reason.find("checksum") != std::string::npos || reason.find("filter") != std::string::npos)
+      RSO_THROW(DataError, where_ + " is corrupt: its stored bytes fail their checksum (" + reason + ")");
+    RSO_THROW(IoError, "reading " + where_ + ": " + reason);
+  }
   // Bool tensors are stored as uint8 and marked, HDF5 having no bool type.
   if (stored.scalar == c10::ScalarType::Byte && has_attribute("dtype") && string_attribute("dtype") == "bool")
     return tensor.ne(0);
@@ -340,10 +348,34 @@ Group Group::create_group(const std::string& name) {
                path);
 }
 
-Dataset Group::create_dataset(const std::string& name, hid_t type, hid_t space) {
+namespace {
+// Chunks of at most this many bytes (whole rows of the first dimension): the
+// checksum filter works per chunk and needs a chunked layout.
+constexpr hsize_t checksum_chunk_bytes = hsize_t{16} << 20;
+
+// Chunked layout with HDF5's Fletcher32 checksum, so that bytes changed on
+// disk are found when the dataset is read (HDF5 checks it on every read).
+void add_checksum(hid_t properties, const std::vector<hsize_t>& dims, std::size_t element_bytes,
+                  const std::string& path) {
+  std::vector<hsize_t> chunk = dims;
+  hsize_t row_bytes = element_bytes;
+  for (std::size_t i = 1; i < dims.size(); ++i) row_bytes *= dims[i];
+  chunk[0] = std::clamp<hsize_t>(checksum_chunk_bytes / std::max<hsize_t>(row_bytes, 1), 1, dims[0]);
+  RSO_H5(H5Pset_chunk(properties, static_cast<int>(chunk.size()), chunk.data()), "chunking " + path);
+  RSO_H5(H5Pset_fletcher32(properties), "checksumming " + path);
+}
+}  // namespace
+
+Dataset Group::create_dataset(const std::string& name, hid_t type, hid_t space, bool checksummed) {
   const std::string path = child_where(where_, name);
   Handle links = intermediate_groups();
   Handle properties = untimed(H5P_DATASET_CREATE);
+  if (checksummed) {
+    const int rank = RSO_H5(H5Sget_simple_extent_ndims(space), "rank of " + path);
+    std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+    if (rank > 0) RSO_H5(H5Sget_simple_extent_dims(space, dims.data(), nullptr), "dims of " + path);
+    add_checksum(properties.get(), dims, H5Tget_size(type), path);
+  }
   return Dataset(Handle(RSO_H5(H5Dcreate2(id(), name.c_str(), type, space, links.get(), properties.get(), H5P_DEFAULT),
                                "creating dataset " + path)),
                  path);
@@ -370,7 +402,8 @@ Dataset Group::write_tensor(const std::string& name, const at::Tensor& tensor) {
   Handle space(RSO_H5(dims.empty() ? H5Screate(H5S_SCALAR)
                                    : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
                       "space for " + path));
-  Dataset dataset = create_dataset(name, type.get(), space.get());
+  // Scalars and empty tensors cannot be chunked, so they carry no checksum.
+  Dataset dataset = create_dataset(name, type.get(), space.get(), /*checksummed=*/!dims.empty() && host.numel() > 0);
   if (host.numel() > 0)
     RSO_H5(H5Dwrite(dataset.id(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, host.data_ptr()), "writing " + path);
   if (host.scalar_type() == c10::ScalarType::Bool) dataset.set_attribute("dtype", "bool");
@@ -382,7 +415,9 @@ Dataset Group::write_strings(const std::string& name, const std::vector<std::str
   Handle type = utf8_string_type();
   const hsize_t count = values.size();
   Handle space(RSO_H5(H5Screate_simple(1, &count, nullptr), "space for " + path));
-  Dataset dataset = create_dataset(name, type.get(), space.get());
+  // Variable-length strings: a checksum would cover their heap references, not
+  // the text, so none is added.
+  Dataset dataset = create_dataset(name, type.get(), space.get(), /*checksummed=*/false);
   std::vector<const char*> pointers;
   pointers.reserve(values.size());
   for (const auto& value : values) pointers.push_back(value.c_str());

@@ -2,6 +2,7 @@
 // (src/tools/sentencepiece_helper.cpp), which LibTorch never loads.
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -39,6 +40,13 @@ void train_sentencepiece(const std::string& corpus, const std::string& model_pre
       RSO_THROW(UsageError, "SentencePiece flag '" + name + "' has whitespace in its value");
     arguments.push_back("--" + name + "=" + value);
   }
+  // The library's trainer sums piece scores over threads in the order they
+  // finish, so the same corpus gives models that differ in a few bytes from
+  // run to run. One thread unless asked: the same corpus, the same model.
+  const bool threads_given = std::any_of(flags.begin(), flags.end(), [](const auto& flag) {
+    return flag.first == "num_threads";
+  });
+  if (!threads_given) arguments.push_back("--num_threads=1");
   // The library logs every step; keep it in a file and show its end on
   // failure. The helper ignores the stop signals that reach it with the
   // rank's (core/helper_process.hpp): the stage finishes, then rso stops.

@@ -151,6 +151,56 @@ TEST(Hdf5, ErrorsNameFileAndObject) {
   EXPECT_NE(message.find("no such file"), std::string::npos) << message;
 }
 
+// Every tensor carries a Fletcher32 checksum: bytes changed on disk (a bad
+// disk, a torn copy) are a data error naming the file and the dataset, never
+// silently different weights.
+TEST(Hdf5, CorruptedTensorBytesAreADataErrorNamingFileAndDataset) {
+  TempDir dir;
+  const std::string path = (dir / "w.h5").string();
+  // 3 x 5000 float32 (60 KB, larger than one HDF5 metadata block) whose bytes
+  // are easy to find in the file: every value is 1234.5.
+  const at::Tensor weights = at::full({3, 5000}, 1234.5, at::kFloat);
+  {
+    h5::File file = h5::File::create(path, "rso.test", 1);
+    file.write_tensor("layer/weight", weights);
+    file.write_tensor("step", at::scalar_tensor(7, at::kLong));  // scalar: no checksum possible
+  }
+  EXPECT_TRUE(at::equal(h5::File::open(path).read_tensor("layer/weight"), weights));
+
+  std::string bytes = testing::read_text(path);
+  float pattern_value = 1234.5f;
+  const std::string pattern(reinterpret_cast<const char*>(&pattern_value), sizeof(float));
+  const std::size_t at = bytes.find(pattern + pattern + pattern + pattern);
+  ASSERT_NE(at, std::string::npos) << "the weights are not stored as plain floats";
+  // 4 KB of other bytes in the middle of the weights.
+  for (std::size_t i = at + 8192; i < at + 8192 + 4096; ++i) bytes[i] = static_cast<char>(bytes[i] ^ 0x5a);
+  testing::write_text(dir / "w.h5", bytes);
+
+  const h5::File file = h5::File::open(path);
+  const std::string message = error_message([&] { file.read_tensor("layer/weight"); }, ErrorKind::data);
+  EXPECT_NE(message.find(path + ":/layer/weight is corrupt"), std::string::npos) << message;
+  EXPECT_NE(message.find("checksum"), std::string::npos) << message;
+  EXPECT_EQ(file.read_tensor("step").item<std::int64_t>(), 7);
+}
+
+// Large tensors are chunked (16 MiB chunks of whole rows), and read back whole.
+TEST(Hdf5, TensorsLargerThanOneChunkRoundTrip) {
+  TempDir dir;
+  const std::string path = (dir / "big.h5").string();
+  const at::Tensor big = at::arange(5 * 1024 * 1024 + 7, at::kFloat).reshape({-1});  // 20 MiB, 2 chunks
+  const at::Tensor wide = at::arange(3 * 4, at::kDouble).reshape({3, 4});
+  {
+    h5::File file = h5::File::create(path, "rso.test", 1);
+    file.write_tensor("big", big);
+    file.write_tensor("wide", wide);
+    file.write_tensor("empty", at::zeros({0, 4}));
+  }
+  const h5::File file = h5::File::open(path);
+  EXPECT_TRUE(at::equal(file.read_tensor("big"), big));
+  EXPECT_TRUE(at::equal(file.read_tensor("wide"), wide));
+  EXPECT_EQ(file.read_tensor("empty").sizes(), at::IntArrayRef({0, 4}));
+}
+
 TEST(Hdf5, WritingTwiceTheSameNameIsAnIoError) {
   TempDir dir;
   h5::File file = h5::File::create((dir / "d.h5").string(), "rso.test", 1);

@@ -93,7 +93,9 @@ class Group : public Object {
   Group open_group(const std::string& name) const;
   Dataset open_dataset(const std::string& name) const;
   // Writes a tensor (any device; copied to host) with its own dtype and shape;
-  // bool tensors as uint8 marked with a `dtype = "bool"` attribute.
+  // bool tensors as uint8 marked with a `dtype = "bool"` attribute. Every
+  // non-empty tensor of rank >= 1 carries a Fletcher32 checksum, verified on
+  // each read (a mismatch is a DataError naming the file and dataset).
   Dataset write_tensor(const std::string& name, const at::Tensor& tensor);
   Dataset write_strings(const std::string& name, const std::vector<std::string>& values);
   at::Tensor read_tensor(const std::string& name) const;
@@ -103,7 +105,9 @@ class Group : public Object {
   bool is_group(const std::string& name) const;
 
  private:
-  Dataset create_dataset(const std::string& name, hid_t type, hid_t space);
+  // `checksummed`: chunked, with HDF5's Fletcher32 filter (needs rank >= 1
+  // and no zero-sized dimension).
+  Dataset create_dataset(const std::string& name, hid_t type, hid_t space, bool checksummed);
 
  protected:
   friend class File;
