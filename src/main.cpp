@@ -6,6 +6,7 @@
 #include "rso/core/error.hpp"
 #include "rso/core/log.hpp"
 #include "rso/core/stop_request.hpp"
+#include "rso/dist/exit_code_file.hpp"
 #include "rso/dist/guarded_run.hpp"
 
 int main(int argc, char** argv) {
@@ -19,5 +20,7 @@ int main(int argc, char** argv) {
     return rso::exit_code::comm;
   }
   rso::init_logging(context->rank(), context->size());
-  return rso::run_guarded(*context, [&] { return rso::cli::run_cli(*context, argc, argv); });
+  const int code = rso::run_guarded(*context, [&] { return rso::cli::run_cli(*context, argc, argv); });
+  rso::write_exit_code_file(context->rank(), code);
+  return code;
 }

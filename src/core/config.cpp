@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -413,6 +414,9 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
   provenance.file = path;
   YAML::Node root;
   if (!path.empty()) {
+    // A directory opens as a stream that reads nothing: it would give every default.
+    if (std::filesystem::is_directory(path))
+      RSO_THROW(ConfigError, "config file '" + path + "' is a directory, not a YAML file");
     std::ifstream in(path);
     if (!in) RSO_THROW(ConfigError, "cannot open config file '" + path + "': " + std::strerror(errno));
     try {

@@ -33,6 +33,7 @@ int exit_code_for(ErrorKind kind) {
     case ErrorKind::io: return exit_code::io;
     case ErrorKind::comm: return exit_code::comm;
     case ErrorKind::numeric: return exit_code::numeric;
+    case ErrorKind::memory: return exit_code::memory;
     case ErrorKind::unavailable: return exit_code::unavailable;
     case ErrorKind::internal: return exit_code::internal;
   }
@@ -47,6 +48,7 @@ const char* to_string(ErrorKind kind) {
     case ErrorKind::io: return "I/O error";
     case ErrorKind::comm: return "communication error";
     case ErrorKind::numeric: return "numeric error";
+    case ErrorKind::memory: return "out of memory";
     case ErrorKind::unavailable: return "not available";
     case ErrorKind::internal: return "internal error";
   }

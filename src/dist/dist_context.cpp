@@ -1,5 +1,7 @@
 #include "rso/dist/dist_context.hpp"
 
+#include "rso/dist/typed_errors.hpp"
+
 #include <ATen/Parallel.h>
 #include <sched.h>
 #include <spdlog/spdlog.h>
@@ -16,6 +18,7 @@
 #include "mpi_check.hpp"
 #include "nccl_communicator.hpp"
 #include "rso/core/error.hpp"
+#include "rso/dist/typed_errors.hpp"
 #include "rso/dist/host_memory.hpp"
 
 #ifdef RSO_WITH_CUDA
@@ -169,12 +172,11 @@ void DistContext::raise_if_any_failed(const std::exception_ptr& failure) const {
   if (rank_ == lowest) {
     try {
       std::rethrow_exception(failure);
-    } catch (const Error& e) {
-      kind = static_cast<int>(e.kind());
-      message = e.message();
-      origin = e.origin();
     } catch (const std::exception& e) {
-      message = e.what();
+      const Error typed = typed_error(e);
+      kind = static_cast<int>(typed.kind());
+      message = typed.message();
+      origin = typed.origin();
     } catch (...) {
       message = "unknown exception";
     }

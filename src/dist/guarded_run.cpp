@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "rso/core/error.hpp"
+#include "rso/dist/typed_errors.hpp"
 
 namespace rso {
 
@@ -28,19 +29,18 @@ std::string error_report(const std::exception& error, int rank, int size) {
 int run_guarded(DistContext& context, const std::function<int()>& body) {
   try {
     return body();
-  } catch (const Error& error) {
-    const int status = exit_code_for(error.kind());
-    if (error.on_all_ranks()) {
-      if (context.is_root()) std::cerr << error_report(error, context.rank(), context.size()) << std::endl;
+  } catch (const std::exception& error) {
+    // A library's own exception (an MPI failure, exhausted memory, ...)
+    // becomes the matching kind and exit code.
+    const Error typed = typed_error(error);
+    const int status = exit_code_for(typed.kind());
+    if (typed.on_all_ranks()) {
+      if (context.is_root()) std::cerr << error_report(typed, context.rank(), context.size()) << std::endl;
       return status;
     }
-    std::cerr << error_report(error, context.rank(), context.size()) << std::endl;
+    std::cerr << error_report(typed, context.rank(), context.size()) << std::endl;
     if (context.size() > 1) context.abort(status);
     return status;
-  } catch (const std::exception& error) {
-    std::cerr << error_report(error, context.rank(), context.size()) << std::endl;
-    if (context.size() > 1) context.abort(exit_code::internal);
-    return exit_code::internal;
   }
 }
 

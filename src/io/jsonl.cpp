@@ -171,6 +171,12 @@ bool JsonlReader::next() {
       detail = colon == std::string::npos ? std::string() : ": " + detail.substr(colon + 2);
       RSO_THROW(DataError, path_ + ":" + std::to_string(line_number_) + ": invalid JSON at byte " +
                                std::to_string(e.byte) + " of the line" + detail);
+    } catch (const nlohmann::json::out_of_range& e) {
+      // A number beyond double's range (1e999): the parser's own words follow "] ".
+      const std::string detail = e.what();
+      const auto bracket = detail.find("] ");
+      RSO_THROW(DataError, path_ + ":" + std::to_string(line_number_) + ": " +
+                               (bracket == std::string::npos ? detail : detail.substr(bracket + 2)));
     }
     if (!parsed.is_object())
       RSO_THROW(DataError, path_ + ":" + std::to_string(line_number_) + ": expected a JSON object, got " +

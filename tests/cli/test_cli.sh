@@ -595,22 +595,23 @@ check "train refuses to resume with another global batch" status_is 2
 run mpi 2 "$rso" train --run-dir "$work/interrupted" "${resume_flags[@]}" --resume auto --set train.gamma=0.1
 check "train refuses to resume with other parameters" status_is 2
 # A real signal: Open MPI's launcher forwards SIGUSR1 to the ranks.
-# usr1_when READY COMMAND...: runs COMMAND on 2 ranks, sends SIGUSR1 to the
-# launcher once the shell test READY holds (tried for up to 30 s), and sets
-# $status to the job's exit status.
-usr1_when() {
-  local ready=$1 launcher
-  shift
+# signal_when SIGNAL READY COMMAND...: runs COMMAND on 2 ranks, sends SIGNAL to
+# the launcher once the shell test READY holds (tried for up to 30 s), and sets
+# $status to the launcher's exit status.
+signal_when() {
+  local signal=$1 ready=$2 launcher
+  shift 2
   "$mpiexec" -n 2 "${mpi_flags[@]}" "$@" >"$work/out" 2>"$work/err" &
   launcher=$!
   for _ in $(seq 1 1500); do
     eval "$ready" && break
     sleep 0.02
   done
-  kill -USR1 "$launcher"
+  kill "-$signal" "$launcher"
   wait "$launcher"
   status=$?
 }
+usr1_when() { signal_when USR1 "$@"; }
 usr1_when '[ "$(wc -l 2>/dev/null <"$work/signalled/train/metrics.jsonl" || echo 0)" -ge 3 ]' \
   "$rso" train --run-dir "$work/signalled" "${train_flags[@]}" --set train.steps=100000
 check "train on SIGUSR1 checkpoints and exits 75" status_is 75
@@ -628,6 +629,16 @@ wait "$single"
 status=$?
 check "train on SIGINT checkpoints and exits 75" status_is 75
 check "train on SIGINT leaves a committed checkpoint" [ -s "$work/interrupted-int/train/checkpoints/latest" ]
+# SIGTERM to mpirun (scancel): it passes the signal on and exits 1 however the
+# ranks end, so rank 0 writes its exit code to RSO_EXIT_CODE_FILE for the job
+# script; with the kill grace the job scripts give mpirun, the ranks checkpoint.
+RSO_EXIT_CODE_FILE="$work/exit-code" signal_when TERM \
+  '[ "$(wc -l 2>/dev/null <"$work/terminated/train/metrics.jsonl" || echo 0)" -ge 3 ]' \
+  --mca odls_base_sigkill_timeout 5 "$rso" train --run-dir "$work/terminated" "${train_flags[@]}" \
+  --set train.steps=100000
+check "train under mpirun on SIGTERM: rank 0 writes 75 to RSO_EXIT_CODE_FILE" \
+  [ "$(cat "$work/exit-code" 2>/dev/null)" = 75 ]
+check "train under mpirun on SIGTERM leaves a committed checkpoint" [ -s "$work/terminated/train/checkpoints/latest" ]
 
 # The sampling stage stops after the round in which a rank got the signal.
 for _ in $(seq 200); do cat "$work/prompts.jsonl"; done >"$work/many-prompts.jsonl"

@@ -1,4 +1,7 @@
+#include <boost/mpi/exception.hpp>
 #include <gtest/gtest.h>
+
+#include <filesystem>
 
 #include "mpi_test_env.hpp"
 #include "rso/core/error.hpp"
@@ -59,6 +62,29 @@ TEST(Agree, ForeignExceptionsBecomeInternalErrors) {
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::internal);
     EXPECT_NE(e.message().find("boom"), std::string::npos);
+  }
+}
+
+// A library's exception on one rank reaches every rank as its own kind: a
+// failed MPI call is a communication error, a file system one an I/O error.
+TEST(Agree, LibraryExceptionsKeepTheirKindOnEveryRank) {
+  try {
+    dist().agree([] {
+      if (dist().rank() == dist().size() - 1) throw boost::mpi::exception("MPI_Allreduce", 15);
+    });
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::comm);
+    EXPECT_NE(e.message().find("MPI call MPI_Allreduce failed"), std::string::npos) << e.message();
+  }
+  try {
+    dist().agree([] {
+      if (dist().rank() == 0) std::filesystem::create_directories("/proc/rso-cannot-be-here");
+    });
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::io);
+    EXPECT_NE(e.message().find("/proc/rso-cannot-be-here"), std::string::npos) << e.message();
   }
 }
 

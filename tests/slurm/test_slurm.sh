@@ -9,6 +9,8 @@
 #     an uninterrupted run, bit for bit;
 #   - lets Slurm itself signal a job before its 1-minute limit
 #     (--signal=B:USR1@45) and checks that it was requeued;
+#   - sends SIGTERM to a job under mpirun (to the batch shell, then scancel)
+#     and checks that it checkpointed and exited 75;
 #   - runs a 2-job scaling sweep (jobs/scaling-sweep.sh).
 # Every daemon it started is stopped by PID on exit. Exits 77 (skipped) when
 # Slurm is not installed or cannot run here.
@@ -171,6 +173,36 @@ check "a job near its time limit is signalled by Slurm and requeued" wait_until 
 check "the time-limit signal stopped the ranks at one step" grep -qE "stop requested on [12] of 2 ranks" "$work/limit.out"
 check "the time-limit signal left a checkpoint" [ -s "$work/limit/train/checkpoints/latest" ]
 scancel "$job"
+
+# --- SIGTERM with Open MPI's launcher ------------------------------------------------
+# mpirun, sent SIGTERM, passes it on and exits 1 however the ranks end; the job
+# scripts give the ranks time to checkpoint and take rank 0's exit code
+# (RSO_EXIT_CODE_FILE) instead.
+[ "$(id -u)" -ne 0 ] || export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# mpirun waits up to twice the grace after a rank exits 75; KillWait is 10 s here.
+export RSO_MPIRUN_KILL_GRACE=3
+# SIGTERM to the batch shell only (a site's wrapper): a checkpoint and a requeue.
+job=$(RSO_LAUNCHER=mpirun sbatch --parsable -n 2 --output="$work/term-batch.out" jobs/rso-train-requeue.sbatch \
+  "$work/train.yaml" "$work/term-batch" --set train.steps=10000000)
+metrics=$work/term-batch/train/metrics.jsonl
+check "mpirun job $job reaches step 100" wait_until 120 mid_training
+scancel --batch --signal=TERM "$job"
+check "a job whose batch shell gets SIGTERM is requeued" wait_until 60 requeued
+check "the batch shell turned SIGTERM into a checkpoint request" \
+  grep -q "SIGTERM: asking every rank to checkpoint" "$work/term-batch.out"
+check "SIGTERM to the batch shell left a checkpoint" [ -s "$work/term-batch/train/checkpoints/latest" ]
+scancel "$job"
+# scancel: SIGTERM to every process, mpirun and the ranks included.
+job=$(RSO_LAUNCHER=mpirun sbatch --parsable -n 2 --output="$work/term-all.out" jobs/rso-train-requeue.sbatch \
+  "$work/train.yaml" "$work/term-all" --set train.steps=10000000)
+metrics=$work/term-all/train/metrics.jsonl
+check "mpirun job $job reaches step 100" wait_until 120 mid_training
+scancel "$job"
+took_75() { grep -q "launcher exited [0-9]* after rank 0 checkpointed and exited 75: taking 75" "$work/term-all.out"; }
+# Rank 0 exits 75 only if the second SIGTERM (mpirun's, after Slurm's) did not
+# kill it; the ranks' own output is lost with mpirun's.
+check "scancel under mpirun: the job exits 75, not mpirun's 1" wait_until 30 took_75
+check "scancel under mpirun left a checkpoint" [ -s "$work/term-all/train/checkpoints/latest" ]
 
 # --- a scaling sweep: one job per rank count, one CSV ------------------------------
 run timeout 300 jobs/scaling-sweep.sh --build "$(dirname "$rso")" --ranks 1,2 --size tiny --stages train --modes strong --out "$work/sweep" --time 00:05:00

@@ -112,6 +112,9 @@ TEST(Config, MissingFileAndBadYamlAreConfigErrors) {
   std::string message = error_message([] { load_config("/nonexistent/missing.yaml"); }, ErrorKind::config);
   EXPECT_NE(message.find("cannot open config file '/nonexistent/missing.yaml'"), std::string::npos) << message;
   TempDir dir;
+  // A directory opens as an empty stream: it must not pass for a config of defaults.
+  message = error_message([&] { load_config(dir.path().string()); }, ErrorKind::config);
+  EXPECT_NE(message.find("is a directory, not a YAML file"), std::string::npos) << message;
   write_text(dir / "bad.yaml", "run:\n  dir: [unclosed\n");
   message = error_message([&] { load_config((dir / "bad.yaml").string()); }, ErrorKind::config);
   EXPECT_NE(message.find("invalid YAML"), std::string::npos) << message;

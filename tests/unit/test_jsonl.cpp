@@ -55,6 +55,14 @@ TEST(Jsonl, BadJsonNamesFileAndLine) {
   EXPECT_NE(message.find(path + ":2: invalid JSON at byte"), std::string::npos) << message;
 }
 
+TEST(Jsonl, NumbersBeyondDoubleNameFileAndLine) {
+  TempDir dir;
+  const std::string path = (dir / "big.jsonl").string();
+  write_text(path, "{\"reward\": 1}\n{\"reward\": 1e999}\n");
+  const std::string message = error_message([&] { read_all(path, [](const JsonlRecord&) {}); }, ErrorKind::data);
+  EXPECT_NE(message.find(path + ":2: number overflow parsing '1e999'"), std::string::npos) << message;
+}
+
 TEST(Jsonl, NonObjectLinesAreRejected) {
   TempDir dir;
   const std::string path = (dir / "arr.jsonl").string();

@@ -18,6 +18,7 @@ enum class ErrorKind {
   io,        // file system and HDF5 failures
   comm,      // MPI / NCCL failures
   numeric,   // NaN/Inf where a number is required
+  memory,    // out of host or device memory
   unavailable,  // a command or feature this build does not have
   internal,  // a broken invariant: a bug in rso
 };
@@ -31,6 +32,7 @@ constexpr int data = 3;         // input data
 constexpr int io = 4;           // files, HDF5
 constexpr int comm = 5;         // MPI / NCCL
 constexpr int numeric = 6;      // non-finite values
+constexpr int memory = 7;       // out of host or device memory
 constexpr int unavailable = 69; // a needed feature is not available here (EX_UNAVAILABLE)
 constexpr int requeue = 75;     // checkpointed after SIGUSR1/SIGTERM: requeue me (EX_TEMPFAIL)
 }  // namespace exit_code
@@ -72,6 +74,7 @@ RSO_DEFINE_ERROR(DataError, data)
 RSO_DEFINE_ERROR(IoError, io)
 RSO_DEFINE_ERROR(CommError, comm)
 RSO_DEFINE_ERROR(NumericError, numeric)
+RSO_DEFINE_ERROR(MemoryError, memory)
 RSO_DEFINE_ERROR(UnavailableError, unavailable)
 RSO_DEFINE_ERROR(InternalError, internal)
 #undef RSO_DEFINE_ERROR

@@ -11,9 +11,10 @@ namespace rso {
 // Installs the handlers for the rest of the process. main calls it before
 // MPI starts for the commands that can stop cleanly (pipeline, sft, reward,
 // sample, train), so that a signal during their set-up is remembered rather
-// than fatal; other commands keep the default (a signal ends them). Each
-// handler fires once: a second SIGUSR1, SIGTERM or SIGINT has its default
-// effect and ends the process at once.
+// than fatal; other commands keep the default (a signal ends them). Repeated
+// SIGUSR1 or SIGTERM are the same request (launchers and schedulers may each
+// pass one on); a second SIGINT (Ctrl-C) has its default effect and ends the
+// process at once.
 void install_stop_handlers();
 
 // Whether `rso COMMAND` honours a stop request (see above).
