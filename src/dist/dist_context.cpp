@@ -1,7 +1,5 @@
 #include "rso/dist/dist_context.hpp"
 
-#include "rso/dist/typed_errors.hpp"
-
 #include <ATen/Parallel.h>
 #include <sched.h>
 #include <spdlog/spdlog.h>
@@ -15,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "cuda_check.hpp"
 #include "mpi_check.hpp"
 #include "nccl_communicator.hpp"
 #include "rso/core/error.hpp"
@@ -89,7 +88,7 @@ void DistContext::choose_device(const DistConfig& config) {
   c10::cuda::set_device(static_cast<c10::DeviceIndex>(index));
   device_ = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
   cudaDeviceProp properties{};
-  cudaGetDeviceProperties(&properties, index);
+  RSO_CUDA_CHECK(cudaGetDeviceProperties(&properties, index));
   device_description_ = "cuda:" + std::to_string(index) + " " + properties.name;
 #endif
 }
@@ -136,7 +135,7 @@ void DistContext::choose_backend(const DistConfig& config) {
   std::string identity = "cpu";
   if (device_.is_cuda()) {
     cudaDeviceProp properties{};
-    cudaGetDeviceProperties(&properties, device_.index());
+    RSO_CUDA_CHECK(cudaGetDeviceProperties(&properties, device_.index()));
     identity.assign(properties.uuid.bytes, sizeof properties.uuid.bytes);
   }
   std::vector<std::string> identities;

@@ -58,11 +58,32 @@ std::unique_ptr<NcclCommunicator> NcclCommunicator::create(const boost::mpi::com
 }
 
 NcclCommunicator::~NcclCommunicator() {
-  if (comm_) ncclCommDestroy(static_cast<ncclComm_t>(comm_));
+  if (comm_ == nullptr) return;
+  ncclResult_t state = ncclSuccess;
+  // A communicator in error can hang in ncclCommDestroy: abort it instead.
+  if (ncclCommGetAsyncError(static_cast<ncclComm_t>(comm_), &state) == ncclSuccess && state == ncclSuccess)
+    ncclCommDestroy(static_cast<ncclComm_t>(comm_));
+  else
+    ncclCommAbort(static_cast<ncclComm_t>(comm_));
+}
+
+void NcclCommunicator::check_async_error() const {
+  RSO_CHECK(comm_ != nullptr, "the NCCL communicator was aborted after an earlier error");
+  ncclResult_t state = ncclSuccess;
+  RSO_NCCL_CHECK(ncclCommGetAsyncError(static_cast<ncclComm_t>(comm_), &state));
+#if defined(NCCL_VERSION_CODE) && NCCL_VERSION_CODE >= NCCL_VERSION(2, 14, 0)
+  if (state == ncclInProgress) return;  // a nonblocking operation still running
+#endif
+  if (state == ncclSuccess) return;
+  ncclCommAbort(static_cast<ncclComm_t>(comm_));
+  comm_ = nullptr;
+  RSO_THROW(CommError, std::string("NCCL reported an asynchronous error: ") + ncclGetErrorString(state) +
+                           "; the communicator was aborted");
 }
 
 void NcclCommunicator::allreduce_(at::Tensor& tensor, ReduceOp op) const {
   RSO_CHECK(tensor.is_cuda() && tensor.is_contiguous(), "NCCL allreduce needs a contiguous CUDA tensor");
+  check_async_error();
   const auto stream = c10::cuda::getCurrentCUDAStream(tensor.device().index());
   RSO_NCCL_CHECK(ncclAllReduce(tensor.data_ptr(), tensor.data_ptr(), static_cast<size_t>(tensor.numel()),
                                nccl_type(tensor.scalar_type()), nccl_op(op),

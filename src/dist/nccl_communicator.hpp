@@ -19,13 +19,19 @@ class NcclCommunicator {
   ~NcclCommunicator();
 
   // In-place allreduce of a contiguous CUDA tensor on the current stream.
+  // Checks NCCL's asynchronous error state first (see below).
   void allreduce_(at::Tensor& tensor, ReduceOp op) const;
 
   static std::string version();
 
  private:
   NcclCommunicator() = default;
-  void* comm_ = nullptr;  // ncclComm_t
+  // NCCL reports some failures (a peer gone, a network fault) only later and
+  // asynchronously; a communicator in that state can hang the next call or
+  // ncclCommDestroy. Polled before each collective: on an error the
+  // communicator is aborted and a CommError raised.
+  void check_async_error() const;
+  mutable void* comm_ = nullptr;  // ncclComm_t; null once aborted
 };
 
 }  // namespace rso

@@ -11,6 +11,8 @@
 
 #ifdef RSO_WITH_CUDA
 #include <cuda_runtime_api.h>
+
+#include "cuda_check.hpp"
 #endif
 
 #ifndef RSO_VERSION
@@ -57,8 +59,8 @@ VersionInfo version_info() {
   info.nccl = NcclCommunicator::version();
 #ifdef RSO_WITH_CUDA
   int runtime = 0, driver = 0;
-  cudaRuntimeGetVersion(&runtime);
-  cudaDriverGetVersion(&driver);
+  RSO_CUDA_CHECK(cudaRuntimeGetVersion(&runtime));
+  RSO_CUDA_CHECK(cudaDriverGetVersion(&driver));
   info.cuda = "runtime " + dotted_cuda(runtime) + ", driver " + dotted_cuda(driver);
 #endif
   return info;

@@ -52,7 +52,7 @@ T checked(T value, const std::string& what, const char* file, int line) {
 // A 16-bit IEEE-style float: sign at bit 15, exponent bits [mantissa_bits,
 // 15), mantissa bits [0, mantissa_bits), with the given exponent bias.
 Handle float16_layout(std::size_t exponent_bits, std::size_t mantissa_bits, std::size_t bias, const char* name) {
-  Handle type(H5Tcopy(H5T_IEEE_F32LE));
+  Handle type(RSO_H5(H5Tcopy(H5T_IEEE_F32LE), "copying an HDF5 datatype"));
   RSO_H5(H5Tset_fields(type.get(), 15, mantissa_bits, exponent_bits, 0, mantissa_bits), name);
   RSO_H5(H5Tset_offset(type.get(), 0), name);
   RSO_H5(H5Tset_precision(type.get(), 16), name);
@@ -67,7 +67,7 @@ Handle bfloat16_type() { return float16_layout(8, 7, 127, "bfloat16 type"); }
 Handle float16_type() { return float16_layout(5, 10, 15, "float16 type"); }
 
 Handle utf8_string_type() {
-  Handle type(H5Tcopy(H5T_C_S1));
+  Handle type(RSO_H5(H5Tcopy(H5T_C_S1), "copying an HDF5 datatype"));
   RSO_H5(H5Tset_size(type.get(), H5T_VARIABLE), "string type");
   RSO_H5(H5Tset_cset(type.get(), H5T_CSET_UTF8), "string type");
   return type;
@@ -77,16 +77,16 @@ Handle utf8_string_type() {
 // native ones on every host rso runs on, so no conversion happens.
 Handle stored_type(c10::ScalarType type) {
   switch (type) {
-    case c10::ScalarType::Float: return Handle(H5Tcopy(H5T_IEEE_F32LE));
-    case c10::ScalarType::Double: return Handle(H5Tcopy(H5T_IEEE_F64LE));
+    case c10::ScalarType::Float: return Handle(RSO_H5(H5Tcopy(H5T_IEEE_F32LE), "copying an HDF5 datatype"));
+    case c10::ScalarType::Double: return Handle(RSO_H5(H5Tcopy(H5T_IEEE_F64LE), "copying an HDF5 datatype"));
     case c10::ScalarType::BFloat16: return bfloat16_type();
     case c10::ScalarType::Half: return float16_type();
-    case c10::ScalarType::Long: return Handle(H5Tcopy(H5T_STD_I64LE));
-    case c10::ScalarType::Int: return Handle(H5Tcopy(H5T_STD_I32LE));
-    case c10::ScalarType::Short: return Handle(H5Tcopy(H5T_STD_I16LE));
-    case c10::ScalarType::Char: return Handle(H5Tcopy(H5T_STD_I8LE));
-    case c10::ScalarType::Byte: return Handle(H5Tcopy(H5T_STD_U8LE));
-    case c10::ScalarType::Bool: return Handle(H5Tcopy(H5T_STD_U8LE));
+    case c10::ScalarType::Long: return Handle(RSO_H5(H5Tcopy(H5T_STD_I64LE), "copying an HDF5 datatype"));
+    case c10::ScalarType::Int: return Handle(RSO_H5(H5Tcopy(H5T_STD_I32LE), "copying an HDF5 datatype"));
+    case c10::ScalarType::Short: return Handle(RSO_H5(H5Tcopy(H5T_STD_I16LE), "copying an HDF5 datatype"));
+    case c10::ScalarType::Char: return Handle(RSO_H5(H5Tcopy(H5T_STD_I8LE), "copying an HDF5 datatype"));
+    case c10::ScalarType::Byte: return Handle(RSO_H5(H5Tcopy(H5T_STD_U8LE), "copying an HDF5 datatype"));
+    case c10::ScalarType::Bool: return Handle(RSO_H5(H5Tcopy(H5T_STD_U8LE), "copying an HDF5 datatype"));
     default: RSO_THROW(IoError, std::string("cannot store dtype ") + c10::toString(type) + " in HDF5");
   }
 }
@@ -99,15 +99,16 @@ struct DtypeOfType {
 
 DtypeOfType dtype_of(hid_t type) {
   DtypeOfType out;
-  const H5T_class_t type_class = H5Tget_class(type);
+  const H5T_class_t type_class = RSO_H5(H5Tget_class(type), "reading a datatype's class");
   const std::size_t size = H5Tget_size(type);
+  if (size == 0) fail("reading a datatype's size", __FILE__, __LINE__);
   if (type_class == H5T_STRING) {
     out.name = "string";
     return out;
   }
   if (type_class == H5T_FLOAT) {
     size_t spos, epos, esize, mpos, msize;
-    H5Tget_fields(type, &spos, &epos, &esize, &mpos, &msize);
+    RSO_H5(H5Tget_fields(type, &spos, &epos, &esize, &mpos, &msize), "reading a float type's layout");
     if (size == 4) out = {true, c10::ScalarType::Float, "float32"};
     else if (size == 8) out = {true, c10::ScalarType::Double, "float64"};
     else if (size == 2 && msize == 7 && esize == 8) out = {true, c10::ScalarType::BFloat16, "bfloat16"};
@@ -116,7 +117,7 @@ DtypeOfType dtype_of(hid_t type) {
     return out;
   }
   if (type_class == H5T_INTEGER) {
-    const bool is_signed = H5Tget_sign(type) == H5T_SGN_2;
+    const bool is_signed = RSO_H5(H5Tget_sign(type), "reading an integer type's sign") == H5T_SGN_2;
     if (is_signed && size == 8) out = {true, c10::ScalarType::Long, "int64"};
     else if (is_signed && size == 4) out = {true, c10::ScalarType::Int, "int32"};
     else if (is_signed && size == 2) out = {true, c10::ScalarType::Short, "int16"};
@@ -131,24 +132,25 @@ DtypeOfType dtype_of(hid_t type) {
 
 std::vector<std::string> read_string_values(hid_t object, bool is_attribute, const std::string& where) {
   Handle file_type(RSO_H5(is_attribute ? H5Aget_type(object) : H5Dget_type(object), "type of " + where));
-  if (H5Tget_class(file_type.get()) != H5T_STRING)
+  if (RSO_H5(H5Tget_class(file_type.get()), "class of " + where) != H5T_STRING)
     RSO_THROW(DataError, where + " holds " + dtype_of(file_type.get()).name + ", not strings");
   Handle space(RSO_H5(is_attribute ? H5Aget_space(object) : H5Dget_space(object), "space of " + where));
-  const hssize_t count = H5Sget_simple_extent_npoints(space.get());
+  const hssize_t count = RSO_H5(H5Sget_simple_extent_npoints(space.get()), "size of " + where);
   std::vector<std::string> values(static_cast<std::size_t>(count));
   if (count == 0) return values;
-  if (H5Tis_variable_str(file_type.get()) > 0) {
+  if (RSO_H5(H5Tis_variable_str(file_type.get()), "string type of " + where) > 0) {
     Handle memory_type = utf8_string_type();
     std::vector<char*> raw(values.size(), nullptr);
     RSO_H5(is_attribute ? H5Aread(object, memory_type.get(), raw.data())
                         : H5Dread(object, memory_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data()),
            "reading " + where);
     for (std::size_t i = 0; i < raw.size(); ++i) values[i] = raw[i] ? raw[i] : "";
-    H5Dvlen_reclaim(memory_type.get(), space.get(), H5P_DEFAULT, raw.data());
+    RSO_H5(H5Dvlen_reclaim(memory_type.get(), space.get(), H5P_DEFAULT, raw.data()), "freeing the strings of " + where);
   } else {
     const std::size_t width = H5Tget_size(file_type.get());
+    if (width == 0) fail("width of the strings of " + where, __FILE__, __LINE__);
     std::vector<char> raw(width * values.size());
-    Handle memory_type(H5Tcopy(file_type.get()));
+    Handle memory_type(RSO_H5(H5Tcopy(file_type.get()), "copying the type of " + where));
     RSO_H5(is_attribute ? H5Aread(object, memory_type.get(), raw.data())
                         : H5Dread(object, memory_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data()),
            "reading " + where);
@@ -162,16 +164,16 @@ std::vector<std::string> read_string_values(hid_t object, bool is_attribute, con
 
 // Link creation that makes missing parent groups ("a/b/c" in one call).
 Handle intermediate_groups() {
-  Handle links(H5Pcreate(H5P_LINK_CREATE));
-  H5Pset_create_intermediate_group(links.get(), 1);
+  Handle links(RSO_H5(H5Pcreate(H5P_LINK_CREATE), "creating link properties"));
+  RSO_H5(H5Pset_create_intermediate_group(links.get(), 1), "creating link properties");
   return links;
 }
 
 // Closing a file closes everything still open in it, so that close() really
 // puts the bytes on disk before an atomic rename.
 Handle strong_close() {
-  Handle access(H5Pcreate(H5P_FILE_ACCESS));
-  H5Pset_fclose_degree(access.get(), H5F_CLOSE_STRONG);
+  Handle access(RSO_H5(H5Pcreate(H5P_FILE_ACCESS), "creating file access properties"));
+  RSO_H5(H5Pset_fclose_degree(access.get(), H5F_CLOSE_STRONG), "setting the close degree");
   return access;
 }
 
@@ -206,7 +208,8 @@ bool Object::has_attribute(const std::string& name) const {
 namespace {
 void write_attribute(hid_t object, const std::string& name, hid_t type, hid_t memory_type, const void* data,
                      const std::string& where) {
-  if (H5Aexists(object, name.c_str()) > 0) RSO_H5(H5Adelete(object, name.c_str()), "replacing attribute");
+  if (RSO_H5(H5Aexists(object, name.c_str()), "attribute lookup on " + where) > 0)
+    RSO_H5(H5Adelete(object, name.c_str()), "replacing attribute");
   Handle space(RSO_H5(H5Screate(H5S_SCALAR), "scalar space"));
   Handle attribute(RSO_H5(H5Acreate2(object, name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
                           "creating attribute '" + name + "' on " + where));
@@ -230,7 +233,8 @@ void Object::set_attribute(const std::string& name, double value) {
 
 namespace {
 Handle open_attribute(hid_t object, const std::string& name, const std::string& where) {
-  if (H5Aexists(object, name.c_str()) <= 0) RSO_THROW(DataError, where + " has no attribute '" + name + "'");
+  if (RSO_H5(H5Aexists(object, name.c_str()), "attribute lookup on " + where) == 0)
+    RSO_THROW(DataError, where + " has no attribute '" + name + "'");
   return Handle(RSO_H5(H5Aopen(object, name.c_str(), H5P_DEFAULT), "opening attribute '" + name + "' on " + where));
 }
 }  // namespace
@@ -245,7 +249,7 @@ std::string Object::string_attribute(const std::string& name) const {
 std::int64_t Object::int_attribute(const std::string& name) const {
   Handle attribute = open_attribute(id(), name, where_);
   Handle type(RSO_H5(H5Aget_type(attribute.get()), "attribute type"));
-  if (H5Tget_class(type.get()) != H5T_INTEGER) RSO_THROW(DataError, where_ + "@" + name + " is not an integer");
+  if (RSO_H5(H5Tget_class(type.get()), "class of " + where_ + "@" + name) != H5T_INTEGER) RSO_THROW(DataError, where_ + "@" + name + " is not an integer");
   std::int64_t value = 0;
   RSO_H5(H5Aread(attribute.get(), H5T_NATIVE_INT64, &value), "reading " + where_ + "@" + name);
   return value;
@@ -254,7 +258,7 @@ std::int64_t Object::int_attribute(const std::string& name) const {
 double Object::double_attribute(const std::string& name) const {
   Handle attribute = open_attribute(id(), name, where_);
   Handle type(RSO_H5(H5Aget_type(attribute.get()), "attribute type"));
-  const auto type_class = H5Tget_class(type.get());
+  const auto type_class = RSO_H5(H5Tget_class(type.get()), "class of " + where_ + "@" + name);
   if (type_class != H5T_FLOAT && type_class != H5T_INTEGER)
     RSO_THROW(DataError, where_ + "@" + name + " is not a number");
   double value = 0;
@@ -374,7 +378,9 @@ Dataset Group::create_dataset(const std::string& name, hid_t type, hid_t space, 
     const int rank = RSO_H5(H5Sget_simple_extent_ndims(space), "rank of " + path);
     std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
     if (rank > 0) RSO_H5(H5Sget_simple_extent_dims(space, dims.data(), nullptr), "dims of " + path);
-    add_checksum(properties.get(), dims, H5Tget_size(type), path);
+    const std::size_t element_bytes = H5Tget_size(type);
+    if (element_bytes == 0) fail("size of the type of " + path, __FILE__, __LINE__);
+    add_checksum(properties.get(), dims, element_bytes, path);
   }
   return Dataset(Handle(RSO_H5(H5Dcreate2(id(), name.c_str(), type, space, links.get(), properties.get(), H5P_DEFAULT),
                                "creating dataset " + path)),
@@ -440,7 +446,8 @@ std::vector<std::string> Group::children() const {
     const ssize_t length = RSO_H5(
         H5Lget_name_by_idx(id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT), "listing " + where_);
     std::string name(static_cast<std::size_t>(length), '\0');
-    H5Lget_name_by_idx(id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size() + 1, H5P_DEFAULT);
+    RSO_H5(H5Lget_name_by_idx(id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size() + 1, H5P_DEFAULT),
+           "listing " + where_);
     names.push_back(std::move(name));
   }
   return names;
@@ -448,7 +455,7 @@ std::vector<std::string> Group::children() const {
 
 bool Group::is_group(const std::string& name) const {
   Handle object(RSO_H5(H5Oopen(id(), name.c_str(), H5P_DEFAULT), "opening " + child_where(where_, name)));
-  return H5Iget_type(object.get()) == H5I_GROUP;
+  return RSO_H5(H5Iget_type(object.get()), "type of " + child_where(where_, name)) == H5I_GROUP;
 }
 
 // --- File -------------------------------------------------------------------
