@@ -2,6 +2,8 @@
 
 #include <ATen/Parallel.h>
 #include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/mpi/collectives/all_gather.hpp>
@@ -16,6 +18,7 @@
 #include "cuda_check.hpp"
 #include "mpi_check.hpp"
 #include "nccl_communicator.hpp"
+#include "watchdog.hpp"
 #include "rso/core/error.hpp"
 #include "rso/dist/typed_errors.hpp"
 #include "rso/dist/host_memory.hpp"
@@ -29,7 +32,10 @@ namespace rso {
 
 DistContext::DistContext(int& argc, char**& argv) {
   keep_freed_host_memory();  // before the first large allocation
-  environment_ = std::make_unique<boost::mpi::environment>(argc, argv, boost::mpi::threading::funneled,
+  // Multiple: the watchdog's thread exchanges heartbeats while the main
+  // thread works (src/dist/watchdog.hpp); every other MPI call is the main
+  // thread's.
+  environment_ = std::make_unique<boost::mpi::environment>(argc, argv, boost::mpi::threading::multiple,
                                                             /*abort_on_exception=*/false);
   // MPI errors come back as return codes and become CommError, instead of
   // killing the process without a word.
@@ -49,10 +55,12 @@ DistContext::DistContext(int& argc, char**& argv) {
 DistContext::~DistContext() {
   // Members go in reverse order of declaration: the NCCL communicator and
   // the node-local communicator are freed before the environment finalises MPI.
+  watchdog_.reset();  // collective: says goodbye to the other ranks' watchdogs
   nccl_.reset();
 }
 
 void DistContext::configure(const DistConfig& config) {
+  watchdog_.reset();
   agree([&] {
     choose_device(config);
     set_threads(config);
@@ -61,6 +69,18 @@ void DistContext::configure(const DistConfig& config) {
     compute_dtype_ = bfloat16 ? c10::ScalarType::BFloat16 : c10::ScalarType::Float;
   });
   agree([&] { choose_backend(config); });
+  start_watchdog(config);
+}
+
+void DistContext::start_watchdog(const DistConfig& config) {
+  if (size_ == 1 || config.timeout_seconds <= 0) return;
+  if (boost::mpi::environment::thread_level() < boost::mpi::threading::multiple) {
+    if (rank_ == 0)
+      spdlog::warn("this MPI library gives no MPI_THREAD_MULTIPLE: dist.timeout_seconds is not enforced, and a "
+                   "rank that stops answering holds the others until the job's time limit");
+    return;
+  }
+  watchdog_ = std::make_unique<Watchdog>(world_, config.timeout_seconds, static_cast<pid_t>(syscall(SYS_gettid)));
 }
 
 void DistContext::choose_device(const DistConfig& config) {

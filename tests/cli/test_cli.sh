@@ -639,6 +639,32 @@ RSO_EXIT_CODE_FILE="$work/exit-code" signal_when TERM \
 check "train under mpirun on SIGTERM: rank 0 writes 75 to RSO_EXIT_CODE_FILE" \
   [ "$(cat "$work/exit-code" 2>/dev/null)" = 75 ]
 check "train under mpirun on SIGTERM leaves a committed checkpoint" [ -s "$work/terminated/train/checkpoints/latest" ]
+# A rank that stops answering (SIGSTOP here; a node gone) ends the job within
+# dist.timeout_seconds, named, instead of holding the others in their next
+# collective until the time limit.
+"$mpiexec" -n 2 "${mpi_flags[@]}" "$rso" train --run-dir "$work/stopped-rank" "${train_flags[@]}" \
+  --set train.steps=100000 --set dist.timeout_seconds=4 >"$work/out" 2>"$work/err" &
+launcher=$!
+rank_one=""
+for _ in $(seq 1 1500); do
+  if [ "$(wc -l 2>/dev/null <"$work/stopped-rank/train/metrics.jsonl" || echo 0)" -ge 3 ]; then
+    for pid in $(pgrep -P "$launcher"); do
+      tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1" && rank_one=$pid
+    done
+    break
+  fi
+  sleep 0.02
+done
+stopped_at=$SECONDS
+[ -n "$rank_one" ] && kill -STOP "$rank_one"
+wait "$launcher"
+status=$?
+waited=$((SECONDS - stopped_at))
+[ -n "$rank_one" ] && { kill -CONT "$rank_one"; kill -KILL "$rank_one"; } 2>/dev/null
+check "a stopped rank ends the job with exit 5" status_is 5
+check "a stopped rank is named" stderr_has "rank 1 ("
+check "a stopped rank is said not to answer" stderr_has "has not answered for"
+echo "cli: the job ended $waited s after its rank 1 was stopped (dist.timeout_seconds 4)"
 
 # The sampling stage stops after the round in which a rank got the signal.
 for _ in $(seq 200); do cat "$work/prompts.jsonl"; done >"$work/many-prompts.jsonl"

@@ -9,6 +9,7 @@
 
 #include "rso/core/stop_request.hpp"
 #include "rso/dist/exit_code_file.hpp"
+#include "rso/dist/io_stall_detector.hpp"
 #include "test_helpers.hpp"
 
 namespace rso {
@@ -62,6 +63,29 @@ TEST(ExitCodeFile, OnlyRankZeroWritesAndOnlyWhenAsked) {
   setenv(exit_code_file_variable, (dir / "no-such-dir" / "exit-code").c_str(), 1);
   EXPECT_NO_THROW(write_exit_code_file(0, 75));
   unsetenv(exit_code_file_variable);
+}
+
+// The watchdog's test for a rank stuck on a dead file system.
+TEST(IoStallDetector, OnlyUninterruptibleSleepWithoutBytesForTheWholeTimeoutIsAStall) {
+  IoStallDetector detector(10);
+  // Sleeping in 'D' but moving bytes (a long healthy write): never stalled.
+  for (int t = 0; t <= 30; ++t) detector.sample(t, 'D', 1000 + 100 * t);
+  EXPECT_FALSE(detector.stalled(30));
+  // Then no byte moves: stalled once 10 s have passed since the last byte.
+  EXPECT_EQ(detector.sample(35, 'D', 4000), 5);
+  EXPECT_FALSE(detector.stalled(35));
+  EXPECT_EQ(detector.sample(40, 'D', 4000), 10);
+  EXPECT_TRUE(detector.stalled(40));
+  // One sample outside 'D' (back from the kernel) starts over.
+  detector.sample(41, 'S', 4000);
+  EXPECT_FALSE(detector.stalled(41));
+  detector.sample(42, 'D', 4000);
+  EXPECT_FALSE(detector.stalled(51));
+  EXPECT_TRUE(detector.stalled(52));
+  // A busy thread ('R') is never stalled, however long.
+  IoStallDetector busy(10);
+  for (int t = 0; t <= 100; ++t) busy.sample(t, 'R', 0);
+  EXPECT_FALSE(busy.stalled(100));
 }
 
 }  // namespace

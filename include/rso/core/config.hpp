@@ -52,6 +52,7 @@ struct DistConfig {
   std::int64_t threads = 0;
   double bucket_mb = 25.0;
   double peak_tflops = 0.0;
+  double timeout_seconds = 300.0;
 
   template <class V>
   void visit(V& v) {
@@ -71,6 +72,11 @@ struct DistConfig {
     v.operational("bucket_mb", bucket_mb, "size of the flat buckets gradients are averaged in (MiB)", positive());
     v.operational("peak_tflops", peak_tflops,
                   "the device's peak dense TFLOP/s at the training dtype, for MFU; 0: known GPUs by name, else no MFU",
+                  non_negative());
+    v.operational("timeout_seconds", timeout_seconds,
+                  "end the job when a rank has not answered for this long (stopped, its node gone), or has not "
+                  "joined an MPI collective the others have waited in this long (stuck, e.g. on a dead file "
+                  "system); must exceed the longest step or checkpoint write of one rank; 0: never",
                   non_negative());
   }
 };

@@ -31,6 +31,7 @@ class environment;
 namespace rso {
 
 class NcclCommunicator;  // src/dist/nccl_communicator.hpp
+class Watchdog;          // src/dist/watchdog.hpp
 
 enum class ReduceOp { sum, average, max, min };
 
@@ -44,7 +45,8 @@ class DistContext {
   DistContext& operator=(const DistContext&) = delete;
 
   // Collective. Chooses this rank's device, the torch thread count and the
-  // tensor-collective backend. Errors (e.g. cuda requested where there is
+  // tensor-collective backend, and starts the rank watchdog
+  // (dist.timeout_seconds). Errors (e.g. cuda requested where there is
   // none) are raised on every rank alike.
   void configure(const DistConfig& config);
 
@@ -120,6 +122,7 @@ class DistContext {
   void raise_if_any_failed(const std::exception_ptr& failure) const;
   void choose_device(const DistConfig& config);
   void choose_backend(const DistConfig& config);
+  void start_watchdog(const DistConfig& config);
   void set_threads(const DistConfig& config);
   void allreduce_mpi_(at::Tensor& tensor, ReduceOp op) const;
 
@@ -138,6 +141,7 @@ class DistContext {
   int torch_threads_ = 1;
 
   std::unique_ptr<NcclCommunicator> nccl_;  // set when the backend is NCCL
+  std::unique_ptr<Watchdog> watchdog_;      // set on several ranks with dist.timeout_seconds > 0
 };
 
 // Library versions as the running binary sees them, for `rso env` and logs.
