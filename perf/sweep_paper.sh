@@ -23,7 +23,10 @@
 #
 # Eval runs on the eval prompts (data/eval_prompts.jsonl); settings are tuned on
 # data/validation_prompts.jsonl, never on these. At the end: a Markdown table
-# (mean ± 1.96 sd / sqrt(seeds) over the seeds' means) to stdout and to
+# (mean ± t(0.975, seeds - 1) sd / sqrt(seeds) over the seeds' means: Student's
+# interval, the normal one is too narrow for a few seeds), the paired
+# differences rso-sample-rank - sft-sample-rank and sft-sample-rank - direct per
+# loss (same seed: same D_hf and proxy), to stdout and to
 # RESULTS_DIR/table.md, and RESULTS_DIR/table1.png (gold win rate against KL).
 #
 # Environment: SWEEP_CONFIG (default input/demo.yaml) is the configuration every
@@ -135,10 +138,13 @@ for path in sorted(glob.glob(f"{results}/seed-*/{key}/report.json")):
     m = json.load(open(path))["metrics"]
     for k in rows:
         rows[k].append(m[k]["mean"])
+# Student's t quantile (0.975) for n - 1 degrees of freedom: with a handful of
+# seeds the normal 1.96 would make the interval too narrow.
+T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
 def summary(v):
     mean = sum(v) / len(v)
     sd = math.sqrt(sum((x - mean) ** 2 for x in v) / (len(v) - 1)) if len(v) > 1 else 0.0
-    return mean, 1.96 * sd / math.sqrt(len(v))
+    return mean, T975.get(len(v) - 1, 1.96) * sd / math.sqrt(len(v))
 def cell(v):
     if not v:
         return "-"
@@ -152,8 +158,40 @@ if rows["gold_win_rate"]:  # the configuration's mean over seeds, as a report `r
 PY
   done
 }
+# The comparisons the paper makes, seed by seed: both configurations of a
+# difference trained on the same seed's D_hf and proxy, so the paired
+# difference is what varies less than either alone.
+paired() {
+  /usr/bin/env python3 - "$results" <<'PY'
+import glob, json, math, os, sys
+results = sys.argv[1]
+T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
+def gold(seed_dir, key):
+    path = f"{seed_dir}/{key}/report.json"
+    return json.load(open(path))["metrics"]["gold_win_rate"]["mean"] if os.path.exists(path) else None
+print("| loss | difference in gold win rate | per seed | mean ± 95% (t) | seeds where > 0 |")
+print("|---|---|---|---|---|")
+seed_dirs = sorted(glob.glob(f"{results}/seed-*"), key=lambda d: int(d.rsplit("-", 1)[1]))
+for loss in ("sigmoid-norm", "hinge-norm", "hinge"):
+    for better, worse in (("rso-sample-rank", "sft-sample-rank"), ("sft-sample-rank", "direct")):
+        d = []
+        for seed_dir in seed_dirs:
+            a, b = gold(seed_dir, f"{better}_{loss}"), gold(seed_dir, f"{worse}_{loss}")
+            if a is not None and b is not None:
+                d.append(a - b)
+        if len(d) < 2:
+            continue
+        mean = sum(d) / len(d)
+        sd = math.sqrt(sum((x - mean) ** 2 for x in d) / (len(d) - 1))
+        half = T975.get(len(d) - 1, 1.96) * sd / math.sqrt(len(d))
+        print(f"| {loss} | {better} − {worse} | {' '.join(f'{x:+.3f}' for x in d)} | {mean:+.3f} ± {half:.3f} | "
+              f"{sum(x > 0 for x in d)} of {len(d)} |")
+PY
+}
 {
   table
+  echo
+  paired
   echo
   echo "Proxy per seed (held-out D_hf accuracy; agreement with the gold reward on pi_sft's non-tied pairs):"
   for summary in "$results"/seed-*/reward_summary.json; do
