@@ -8,8 +8,10 @@
 #include "rso/core/stop_request.hpp"
 #include "rso/dist/exit_code_file.hpp"
 #include "rso/dist/guarded_run.hpp"
+#include "rso/io/hdf5.hpp"
 
 int main(int argc, char** argv) {
+  rso::h5::skip_library_cleanup_at_exit();  // before any other HDF5 call
   // Before MPI starts: a scheduler's signal may come at any moment.
   if (argc > 1 && rso::command_stops_on_request(argv[1])) rso::install_stop_handlers();
   std::unique_ptr<rso::DistContext> context;

@@ -35,7 +35,23 @@ std::string hdf5_error_text() {
       },
       &innermost);
   H5Eclear2(H5E_DEFAULT);
-  return innermost.empty() ? "HDF5 call failed" : innermost;
+  if (innermost.empty()) return "HDF5 call failed";
+  // A failed system call comes with the whole call's state ("time = ...,
+  // filename = ..., errno = 28, error message = 'No space left on device',
+  // buf = 0x..."): keep the system's words and errno.
+  const std::string marker = "error message = '";
+  const auto start = innermost.find(marker);
+  if (start != std::string::npos) {
+    const auto end = innermost.find('\'', start + marker.size());
+    std::string reason = innermost.substr(start + marker.size(), end == std::string::npos ? std::string::npos
+                                                                                      : end - start - marker.size());
+    const auto errno_at = innermost.find("errno = ");
+    if (errno_at != std::string::npos)
+      reason += " (errno " + innermost.substr(errno_at + 8, innermost.find(',', errno_at) - errno_at - 8) + ")";
+    const auto colon = innermost.find(':');
+    return (colon == std::string::npos ? std::string() : innermost.substr(0, colon) + ": ") + reason;
+  }
+  return innermost;
 }
 
 [[noreturn]] void fail(const std::string& what, const char* file, int line) {
@@ -504,6 +520,8 @@ void File::close() {
   if (!handle_.valid()) return;
   RSO_H5(H5Fclose(handle_.release()), "closing " + path_);
 }
+
+void skip_library_cleanup_at_exit() { H5dont_atexit(); }
 
 bool is_hdf5_file(const std::string& path) {
   static const char signature[8] = {'\211', 'H', 'D', 'F', '\r', '\n', '\032', '\n'};

@@ -142,4 +142,11 @@ class File : public Group {
 // True when `path` is an HDF5 file (by its signature).
 bool is_hdf5_file(const std::string& path);
 
+// Tells the HDF5 library not to clean up at process exit; main calls it
+// before any other HDF5 call. rso closes every file it writes itself (and
+// renames it into place only then), so the library's exit handler has
+// nothing to do but the objects of a file whose write failed, and closing
+// those (a full disk) crashes inside the library (H5D_close at exit).
+void skip_library_cleanup_at_exit();
+
 }  // namespace rso::h5
