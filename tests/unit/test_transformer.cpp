@@ -38,9 +38,12 @@ Transformer make_model(const TransformerOptions& options, c10::ScalarType dtype,
 }
 
 at::Tensor parameter(Transformer& model, const std::string& name) {
-  auto* found = model->named_parameters().find(name);
+  // named_parameters() returns the dict by value: keep it alive while its
+  // entry is read.
+  const auto parameters = model->named_parameters();
+  const auto* found = parameters.find(name);
   EXPECT_NE(found, nullptr) << name;
-  return *found;
+  return found ? *found : at::Tensor();
 }
 
 // A direct transcription of the Llama equations, one position and one head
