@@ -1,6 +1,7 @@
 // Command-line wiring: one subcommand per pipeline stage, common options.
 #include <CLI/CLI.hpp>
 
+#include <cstdio>
 #include <iostream>
 #include <map>
 #include <string>
@@ -270,6 +271,20 @@ int run_cli(DistContext& context, int argc, char** argv) {
 
   if (asks_for_config(argc, argv)) only_print_config(context, print_targets, status);
 
+  // CLI11 answers an unknown command with "A subcommand is required", which
+  // hides the typo: name it and the commands there are.
+  const auto named = [&](const CLI::App* command) { return argc > 1 && command->check_name(argv[1]); };
+  if (argc == 1 || (argv[1][0] != '-' && app.get_subcommands(named).empty())) {
+    if (context.is_root()) {
+      std::string commands;
+      for (const CLI::App* command : app.get_subcommands({}))
+        commands += (commands.empty() ? "" : ", ") + command->get_name();
+      const std::string problem = argc == 1 ? "no command" : "unknown command '" + std::string(argv[1]) + "'";
+      std::fprintf(stderr, "rso: usage error: %s; the commands are %s (rso --help)\n", problem.c_str(),
+                   commands.c_str());
+    }
+    return exit_code::usage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

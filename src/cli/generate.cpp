@@ -16,6 +16,7 @@
 #include "rso/io/jsonl.hpp"
 #include "rso/model/checkpoint.hpp"
 #include "rso/model/generate.hpp"
+#include "rso/text/record_tokens.hpp"
 #include "rso/sampling/sampling_options.hpp"
 #include "rso/io/utf8.hpp"
 #include "rso/text/tokenizer_files.hpp"
@@ -60,8 +61,7 @@ std::vector<PromptRecord> read_prompts(const std::string& path, std::int64_t voc
     } else if (record.has("prompt_ids")) {
       for (double value : record.numbers("prompt_ids")) {
         if (value != std::floor(value) || value < 0 || value >= static_cast<double>(vocab_size))
-          record.fail("prompt_ids", "token " + std::to_string(value) + " is not an id below the vocabulary size " +
-                                        std::to_string(vocab_size));
+          record.fail("prompt_ids", "token " + text::describe_token_value(value) + " is not a token id: ids are integers from 0 to " + std::to_string(vocab_size - 1));
         prompt.tokens.push_back(static_cast<std::int64_t>(value));
       }
     } else {

@@ -31,6 +31,13 @@ fs::path temporary_beside(const fs::path& target) {
 void require_replaceable(const fs::path& target) {
   std::error_code ec;
   const fs::file_status status = fs::status(target, ec);
+  if (ec == std::errc::not_a_directory) {
+    // Name the culprit: the nearest existing ancestor that is not a directory.
+    fs::path ancestor = target.parent_path();
+    while (!ancestor.empty() && !fs::exists(ancestor, ec)) ancestor = ancestor.parent_path();
+    throw IoError("cannot write '" + target.string() + "': '" + ancestor.string() + "' is not a directory", __FILE__,
+                  __LINE__);
+  }
   if (ec && ec != std::errc::no_such_file_or_directory)
     throw IoError("cannot inspect '" + target.string() + "': " + ec.message(), __FILE__, __LINE__);
   if (!fs::exists(status) || fs::is_regular_file(status)) return;

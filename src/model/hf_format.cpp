@@ -46,6 +46,19 @@ T field(const nlohmann::json& config, const std::string& key, const fs::path& pa
 TransformerOptions read_hf_config(const std::string& directory) {
   const fs::path path = fs::path(directory) / "config.json";
   const nlohmann::json config = read_json(path);
+  // Another architecture with Llama-like sizes would load and compute
+  // nonsense: refuse what is not a Llama.
+  if (config.contains("model_type") && config["model_type"] != "llama")
+    RSO_THROW(UnavailableError, path.string() + ": model_type " + config["model_type"].dump() +
+                                    " is not supported: rso reads Llama models (model_type \"llama\")");
+  if (config.contains("architectures") && config["architectures"].is_array()) {
+    bool llama = false;
+    for (const auto& name : config["architectures"])
+      llama = llama || (name.is_string() && name.get<std::string>().rfind("Llama", 0) == 0);
+    if (!llama)
+      RSO_THROW(UnavailableError, path.string() + ": architectures " + config["architectures"].dump() +
+                                      " name no Llama model: rso reads Llama models");
+  }
   const auto act = field<std::string>(config, "hidden_act", path, std::string("silu"));
   if (act != "silu") RSO_THROW(DataError, path.string() + ": hidden_act \"" + act + "\" is not SwiGLU's silu");
   if (config.contains("rope_scaling") && !config["rope_scaling"].is_null())
@@ -97,7 +110,7 @@ Transformer import_hf(const std::string& directory) {
   for (const auto& file : files)
     for (auto& [name, tensor] : read_safetensors(file.string())) {
       if (name.size() >= 19 && name.compare(name.size() - 19, 19, "rotary_emb.inv_freq") == 0) continue;
-      const StoredTensor entry{tensor.sizes().vec(), dtype_name(tensor.scalar_type()), [tensor] { return tensor; }};
+      const StoredTensor entry{tensor.sizes().vec(), dtype_name(tensor.scalar_type()), [t = tensor] { return t; }};
       if (!stored.emplace(name, entry).second) RSO_THROW(DataError, "tensor '" + name + "' appears in two shards");
       if (name == "model.embed_tokens.weight") model->to(tensor.scalar_type());  // the model takes the stored dtype
     }

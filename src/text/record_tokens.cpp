@@ -1,10 +1,18 @@
 #include "rso/text/record_tokens.hpp"
 
 #include <cmath>
+#include <cstdio>
 
 #include "rso/core/error.hpp"
 
 namespace rso::text {
+
+std::string describe_token_value(double value) {
+  if (value == std::floor(value) && std::fabs(value) < 1e15) return std::to_string(static_cast<std::int64_t>(value));
+  char text[32];
+  std::snprintf(text, sizeof text, "%.17g", value);
+  return text;
+}
 
 std::vector<std::int64_t> record_tokens(const JsonlRecord& record, const std::string& field, const Tokenizer* tokenizer,
                                         std::int64_t vocab_size) {
@@ -13,8 +21,7 @@ std::vector<std::int64_t> record_tokens(const JsonlRecord& record, const std::st
   if (record.has(id_field)) {
     for (double value : record.numbers(id_field)) {
       if (value != std::floor(value) || value < 0 || value >= static_cast<double>(vocab_size))
-        record.fail(id_field, "token " + std::to_string(value) + " is not an id below the vocabulary size " +
-                                  std::to_string(vocab_size));
+        record.fail(id_field, "token " + describe_token_value(value) + " is not a token id: ids are integers from 0 to " + std::to_string(vocab_size - 1));
       ids.push_back(static_cast<std::int64_t>(value));
     }
     return ids;

@@ -47,7 +47,7 @@ std::vector<PreferencePair> from_sample_directory(const fs::path& directory) {
                                " records for block " + std::to_string(index) + ": a block of another run");
     for (std::size_t q = 0; q < shard.pair_prompt.size(); ++q)
       pairs.push_back({shard.pair_prompt_tokens[q], shard.pair_chosen_tokens[q], shard.pair_rejected_tokens[q],
-                       shard.pair_chosen_sft_logprob[q], shard.pair_rejected_sft_logprob[q]});
+                       shard.pair_chosen_sft_logprob[q], shard.pair_rejected_sft_logprob[q], /*line=*/0, /*id=*/""});
   }
   return pairs;
 }

@@ -27,4 +27,7 @@ struct PairTokens {
 };
 PairTokens record_pair_tokens(const JsonlRecord& record, const Tokenizer* tokenizer, std::int64_t vocab_size);
 
+// A token id as read from JSON, for messages: "99", "-4", "2.5", "1e+20".
+std::string describe_token_value(double value);
+
 }  // namespace rso::text

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Kill trials: a small pipeline on 2 ranks is SIGKILLed at random moments (a
+# random rank, at a random time within the uninterrupted run's duration, so
+# every stage gets hit over the trials), then run again with the same command
+# until it finishes. Each trial's run directory must end byte-identical to the
+# uninterrupted run's (every file but the lock and those that record timings:
+# metrics.jsonl, summary.json, sample/stats.json).
+#
+#   test_kill.sh RSO MPIEXEC "MPIEXEC_FLAGS;..." TRIALS [SEED] [RECORD.tsv]
+#
+# SEED (default: from the clock, printed) makes the moments and ranks
+# repeatable; RECORD gets one line per trial (seed, trial, delay, rank,
+# stage hit, reruns, verdict) for docs/KILL_TRIALS.md.
+set -uo pipefail
+rso=$1 mpiexec=$2
+IFS=';' read -r -a mpiexec_flags <<<"$3"
+trials=$4
+seed=${5:-$(date +%s)}
+record=${6:-}
+source_dir=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# shellcheck source=tests/checks.sh
+source "$source_dir/tests/checks.sh"
+# shellcheck source=tests/tiny_pipeline.sh
+source "$source_dir/tests/tiny_pipeline.sh"
+echo "kill trials: $trials, seed $seed (test_kill.sh ... $trials $seed to repeat)"
+RANDOM=$seed
+
+# Checkpoints often, sampling in several blocks: kills land between and in
+# the middle of checkpoint and block writes.
+flags=("${tiny_pipeline_flags[@]}" --set sft.steps=16 --set sft.checkpoint_every=2 --set reward.steps=8
+  --set reward.checkpoint_every=2 --set train.steps=8 --set train.checkpoint_every=2 --set sample.block_size=2
+  --set log.level=info)
+pipeline() {  # pipeline LOG: the same command every time, in the same directory
+  "$mpiexec" "${mpiexec_flags[@]}" -n 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/run" \
+    "${flags[@]}" >>"$1" 2>&1
+}
+# The files compared: all but the lock and the timing records.
+compared_files() {
+  (cd "$1" && find . -type f ! -name .lock ! -name metrics.jsonl ! -name summary.json ! -path ./sample/stats.json |
+    LC_ALL=C sort)
+}
+same_run() {  # same_run REFERENCE TRIAL: names and bytes
+  diff <(compared_files "$1") <(compared_files "$2") >"$work/diff" || return 1
+  local f
+  while read -r f; do
+    cmp -s "$1/$f" "$2/$f" || { echo "differs: $f" >"$work/diff"; return 1; }
+  done < <(compared_files "$1")
+}
+
+start=$(date +%s%N)
+pipeline "$work/reference.log"
+reference_status=$?
+duration_ms=$((($(date +%s%N) - start) / 1000000))
+check "the uninterrupted pipeline finishes" [ "$reference_status" -eq 0 ]
+[ "$reference_status" -eq 0 ] || { tail -20 "$work/reference.log"; finish_checks "kill trials"; exit 1; }
+mv "$work/run" "$work/reference"
+echo "uninterrupted: $((duration_ms / 1000)).$(((duration_ms % 1000) / 100)) s, $(compared_files "$work/reference" | wc -l) files compared"
+
+for trial in $(seq 1 "$trials"); do
+  rm -rf "$work/run"
+  : >"$work/trial.log"
+  delay_ms=$((RANDOM * 32768 + RANDOM))
+  delay_ms=$((500 + delay_ms % (duration_ms > 600 ? duration_ms - 500 : 100)))
+  rank=$((RANDOM % 2))
+  pipeline "$work/trial.log" &
+  launcher=$!
+  sleep "$((delay_ms / 1000)).$(printf '%03d' $((delay_ms % 1000)))"
+  # The rank's process: a child of the launcher with that rank in its environment.
+  victim=""
+  for pid in $(pgrep -P "$launcher" -f "$rso"; pgrep -f "$rso pipeline" 2>/dev/null); do
+    if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$rank"; then
+      grep -q "$work/run" "/proc/$pid/cmdline" 2>/dev/null && { victim=$pid; break; }
+    fi
+  done
+  stage=$(grep -o 'pipeline: stage [a-z]*' "$work/trial.log" | tail -1 | awk '{print $3}')
+  if [ -n "$victim" ]; then
+    kill -KILL "$victim" 2>/dev/null
+  elif kill -0 "$launcher" 2>/dev/null; then
+    kill -KILL "$launcher" 2>/dev/null  # the ranks not started yet: the launcher itself
+    stage="(launcher)" rank=-1
+  else
+    stage="(finished)"  # the run ended before the moment came
+  fi
+  wait "$launcher"
+  killed_status=$?
+  reruns=0
+  status=1
+  while [ "$status" -ne 0 ] && [ "$reruns" -lt 3 ]; do
+    reruns=$((reruns + 1))
+    pipeline "$work/trial.log"
+    status=$?
+  done
+  verdict=identical
+  if [ "$status" -ne 0 ]; then
+    verdict="rerun exit $status"
+  elif ! same_run "$work/reference" "$work/run"; then
+    verdict="not identical: $(head -c 300 "$work/diff" | tr '\n' ' ')"
+  fi
+  printf 'trial %d: SIGKILL rank %d at %d.%03d s (stage %s; the job exited %d), %d rerun(s): %s\n' "$trial" "$rank" \
+    $((delay_ms / 1000)) $((delay_ms % 1000)) "${stage:-none yet}" "$killed_status" "$reruns" "$verdict"
+  [ -z "$record" ] || printf '%s\t%d\t%d\t%d\t%s\t%d\t%d\t%s\n' "$seed" "$trial" "$delay_ms" "$rank" "${stage:-none yet}" \
+    "$killed_status" "$reruns" "$verdict" >>"$record"
+  check "trial $trial (rank $rank at ${delay_ms} ms, stage ${stage:-none yet}) ends identical to the uninterrupted run" \
+    [ "$verdict" = identical ]
+  [ "$verdict" = identical ] || tail -30 "$work/trial.log"
+done
+finish_checks "kill trials"
