@@ -39,9 +39,10 @@ packages=(
   fortunes wamerican
 )
 
-# The Slurm test brings up a one-node cluster from these (tests only); when
-# they cannot be installed the test says so and is reported as skipped.
-test_packages=(slurm-wlm)
+# The Slurm test brings up a one-node cluster from slurm-wlm; clang and its
+# runtimes build the sanitizer and fuzz stage (tests only). When they cannot
+# be installed the tests that need them say so and are skipped.
+test_packages=(slurm-wlm clang libclang-rt-dev)
 
 missing_packages() {  # missing_packages PACKAGE...: those not installed
   local p
@@ -76,7 +77,7 @@ install_packages() {
     if [ ${#missing[@]} -gt 0 ]; then
       say "installing the Slurm test's packages: ${missing[*]}"
       apt_install "${missing[@]}" ||
-        echo "setup.sh: could not install ${missing[*]}: the Slurm test will be reported as skipped" >&2
+        echo "setup.sh: could not install ${missing[*]}: the tests that need them will be skipped" >&2
     fi
   fi
 }
@@ -145,17 +146,28 @@ case "$action" in
     say "running the test suite"
     ctest --test-dir "$build_dir" --output-on-failure -j "$jobs"
     # The unit and MPI tests once more with AddressSanitizer and UBSan on rso's
-    # code. No leak checking: Open MPI and LibTorch keep allocations until exit;
-    # the out-of-memory test needs the allocator to fail rather than abort.
+    # code, and with clang the libFuzzer targets in the same build (their
+    # committed corpora replayed, then 20 s of fresh fuzzing each). No leak
+    # checking: Open MPI and LibTorch keep allocations until exit; the
+    # out-of-memory test needs the allocator to fail rather than abort.
     sanitize_dir="$build_dir-sanitize"
-    say "the unit and MPI tests built with ASan and UBSan ($sanitize_dir)"
-    cmake -S . -B "$sanitize_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRSO_SANITIZE=address,undefined \
-      -DRSO_BUILD_PERF=OFF
+    sanitize_flags=(-DRSO_SANITIZE=address,undefined -DRSO_BUILD_PERF=OFF)
+    targets=(rso_unit_tests rso_mpi_tests rso-spm)
+    labels='unit|mpi|fuzz'
+    if command -v clang++ >/dev/null && command -v clang >/dev/null; then
+      sanitize_flags+=(-DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang -DRSO_FUZZ=ON)
+      targets+=(rso_fuzz_targets)
+      say "the unit and MPI tests and the fuzz targets, built with clang, ASan and UBSan ($sanitize_dir)"
+    else
+      labels='unit|mpi'
+      say "the unit and MPI tests built with ASan and UBSan ($sanitize_dir; no clang: no fuzz targets)"
+    fi
+    cmake -S . -B "$sanitize_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${sanitize_flags[@]}"
     start=$SECONDS
-    cmake --build "$sanitize_dir" -j "$jobs" --target rso_unit_tests rso_mpi_tests rso-spm
+    cmake --build "$sanitize_dir" -j "$jobs" --target "${targets[@]}"
     say "built in $((SECONDS - start)) s"
     ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
-      ctest --test-dir "$sanitize_dir" --output-on-failure -j "$jobs" -L 'unit|mpi'
+      ctest --test-dir "$sanitize_dir" --output-on-failure -j "$jobs" -L "$labels"
     ;;
   demo)
     ranks=${RSO_RANKS:-2}

@@ -397,8 +397,13 @@ void reject_duplicate_keys(const YAML::Node& node, const std::string& prefix, co
   if (!node.IsMap()) return;
   std::map<std::string, int> first_line;
   for (const auto& entry : node) {
-    const std::string key = entry.first.as<std::string>();
     const int line = entry.first.Mark().line + 1;
+    // "? {a: 1}: x" makes a key of a map: only names are keys here.
+    if (!entry.first.IsScalar())
+      RSO_THROW(ConfigError, "config file " + path + ":" + std::to_string(line) + ": a key in " +
+                                 (prefix.empty() ? std::string("the top level") : "'" + prefix.substr(0, prefix.size() - 1) + "'") +
+                                 " is not a name");
+    const std::string key = entry.first.as<std::string>();
     const auto [seen, inserted] = first_line.emplace(key, line);
     if (!inserted)
       RSO_THROW(ConfigError, "config file " + path + ":" + std::to_string(line) + ": '" + prefix + key +
@@ -435,9 +440,16 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
   }
   Config config;
   if (root && !root.IsNull()) {
-    YamlReader reader(root, "", provenance);
-    config.visit(reader);
-    reader.reject_unknown_keys();
+    try {
+      YamlReader reader(root, "", provenance);
+      config.visit(reader);
+      reader.reject_unknown_keys();
+    } catch (const YAML::Exception& e) {
+      // The reader names keys and values it refuses; what yaml-cpp itself
+      // cannot convert still gets the file and line.
+      RSO_THROW(ConfigError, "config file " + (path.empty() ? std::string("(none)") : path) + ":" +
+                                 std::to_string(e.mark.line + 1) + ": " + e.msg);
+    }
   }
   return config;
 }

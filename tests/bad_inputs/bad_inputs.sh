@@ -41,6 +41,7 @@ printf '{"prompt":"caf\xe9","chosen_ids":[3],"rejected_ids":[5]}\n' >pairs-utf8.
 printf 'sample:\n  beta: 1\n  beta: 2\n' >duplicate-key.yaml
 printf 'sample:\n  beta: 1\nsample:\n  top_k: 2\n' >duplicate-section.yaml
 printf 'sample: [\n' >syntax.yaml
+printf 'run:\n  ? {a: 1}\n  : 2\n' >map-key.yaml
 printf -- '- a\n- b\n' >list.yaml
 printf 'sample:\n  beta: 1\n' >good.yaml
 mkdir -p config-dir.yaml
@@ -97,6 +98,7 @@ bad 2 "a missing config file" train --config missing.yaml
 bad 2 "a config path that is a directory" train --config config-dir.yaml
 bad 2 "a YAML syntax error" train --config syntax.yaml
 bad 2 "a config that is a list, not sections" train --config list.yaml
+bad 2 "a key that is a map, not a name" train --config map-key.yaml
 bad 2 "a key twice in one section" train --config duplicate-key.yaml
 bad 2 "a section twice" train --config duplicate-section.yaml
 bad 2 "a misspelt key (the near one suggested)" train --config good.yaml --set sample.betta=1

@@ -67,6 +67,18 @@ TEST(Config, DuplicateKeysAndSectionsAreRejected) {
   EXPECT_NE(message.find("section.yaml:5: 'train' is given twice (first at line 1)"), std::string::npos) << message;
 }
 
+// Found by fuzz_config: a key that is a map ("? seed: 7") made yaml-cpp's
+// conversion throw past the config reader, an internal error.
+TEST(Config, KeysThatAreNotNamesAreConfigErrors) {
+  TempDir dir;
+  write_text(dir / "k.yaml", "run:\n  ? {a: 1}\n  : 2\n");
+  std::string message = error_message([&] { load_config((dir / "k.yaml").string()); }, ErrorKind::config);
+  EXPECT_NE(message.find("k.yaml:2: a key in 'run' is not a name"), std::string::npos) << message;
+  write_text(dir / "top.yaml", "? [a, b]\n: 1\n");
+  message = error_message([&] { load_config((dir / "top.yaml").string()); }, ErrorKind::config);
+  EXPECT_NE(message.find("top.yaml:1: a key in the top level is not a name"), std::string::npos) << message;
+}
+
 TEST(Config, WrongTypesAreErrorsNamingTheKey) {
   TempDir dir;
   write_text(dir / "a.yaml", "sample:\n  top_k: forty\n");
