@@ -73,6 +73,12 @@ Gpt2Tokenizer::Gpt2Tokenizer(std::unordered_map<std::string, std::int64_t> vocab
     if (id < 0) RSO_THROW(DataError, "tokenizer: negative id for token '" + token + "'");
     largest = std::max(largest, id);
   }
+  // Ids index a table: a stray huge id (1e11) would ask for terabytes. Real
+  // vocabularies number their tokens nearly densely; allow holes, not that.
+  const auto entries = static_cast<std::int64_t>(vocab_.size());
+  if (largest >= 2 * entries + 1024)
+    RSO_THROW(DataError, "tokenizer: id " + std::to_string(largest) + " is far beyond the vocabulary's " +
+                             std::to_string(entries) + " tokens (ids must number the tokens from 0, nearly without gaps)");
   id_to_token_.assign(static_cast<std::size_t>(largest + 1), std::string());
   for (const auto& [token, id] : vocab_) id_to_token_[static_cast<std::size_t>(id)] = token;
   if (const auto it = vocab_.find("<|endoftext|>"); it != vocab_.end()) end_of_text_id_ = it->second;

@@ -70,6 +70,17 @@ TEST(Gpt2Bpe, InvalidInputIsADataError) {
   testing::error_message([&] { tokenizer.decode({1000}); }, ErrorKind::data);
 }
 
+// Found by fuzz_gpt2_tokenizer: one id of 1e11 in encoder.json sized the id
+// table at terabytes (an out-of-memory abort instead of a data error).
+TEST(Gpt2Bpe, AnIdFarBeyondTheVocabularyIsADataError) {
+  auto vocab = byte_vocab({});
+  vocab["far"] = 100'000'000'000;
+  const std::string message = testing::error_message([&] { Gpt2Tokenizer(vocab, {}); }, ErrorKind::data);
+  EXPECT_NE(message.find("id 100000000000 is far beyond the vocabulary's 257 tokens"), std::string::npos) << message;
+  vocab["far"] = 300;  // a gap is allowed
+  EXPECT_NO_THROW(Gpt2Tokenizer(vocab, {}));
+}
+
 TEST(Gpt2Bpe, LoadsOpenAiAndHuggingFaceFiles) {
   testing::TempDir dir;
   const auto vocab = byte_vocab({"ll", "he", "hell"});
