@@ -48,13 +48,13 @@ config=${SWEEP_CONFIG:-input/demo.yaml}
 # shellcheck disable=SC2206
 extra=(${SWEEP_FLAGS:-})
 # The paper's settings (n_c 64, n_d 8, beta 0.5, gamma 0.05). Budgets, to fit 2 hours on 2 cores: the first
-# SWEEP_PROMPTS (256) sampling prompts (n_d/2 = 4 first-round pairs each: 1024 pairs), SWEEP_STEPS (100)
-# training steps of the demo's batch (16 pairs: 1.6 passes over the sampled pairs); `direct` trains on
-# steps x batch pairs drawn from D_hf (seeded), one pass. With 128 prompts and 200 steps (6 passes over 512
-# pairs) the policies memorised their pairs (training accuracy 0.6 in the first pass, 0.9 from the third on)
-# and sft-sample-rank's gold win rate spread from 0.71 to 0.89 over 5 seeds (perf/RESULTS.md).
-prompts=${SWEEP_PROMPTS:-256}
-steps=${SWEEP_STEPS:-100}
+# SWEEP_PROMPTS (128) sampling prompts (n_d/2 = 4 first-round pairs each), SWEEP_STEPS (200) training steps of
+# the demo's batch; `direct` trains on steps x batch pairs drawn from D_hf (seeded), one epoch. The sample-rank
+# sources pass 6 times over their 512 pairs; 256 prompts and 100 steps (1.6 passes) moved every policy too
+# little for the comparison (KL 0.09 per token, the oracle's gold win rate 0.78 instead of 0.94: one seed in
+# perf/results/table1-t1-probe; perf/RESULTS.md).
+prompts=${SWEEP_PROMPTS:-128}
+steps=${SWEEP_STEPS:-200}
 common=(--set sample.num_candidates=64 --set sample.num_samples=8 --set sample.beta=0.5 --set train.gamma=0.05
   --set train.steps="$steps")
 
