@@ -77,7 +77,11 @@ std::string config_record_text(const Config& config) {
 io::RunDirectoryLock claim_run_directory(const DistContext& context, const Config& config, const std::string& command) {
   return context.agree([&] {
     if (!context.is_root()) return io::RunDirectoryLock();
-    return io::RunDirectoryLock(config.run.dir, command);
+    io::RunDirectoryLock lock(config.run.dir, command);
+    if (const std::size_t removed = lock.remove_interrupted_temporaries(config.run.dir))
+      spdlog::info("{}: removed {} temporary file(s) that an interrupted run left in {}", command, removed,
+                   config.run.dir);
+    return lock;
   });
 }
 

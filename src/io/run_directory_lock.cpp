@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <ctime>
+#include <regex>
 #include <utility>
 
 #include "rso/core/error.hpp"
@@ -63,6 +65,28 @@ RunDirectoryLock::RunDirectoryLock(const fs::path& directory, const std::string&
     RSO_THROW(IoError, "cannot write '" + path.string() + "': " + std::strerror(write_errno));
   }
   fd_ = fd;
+}
+
+std::size_t RunDirectoryLock::remove_interrupted_temporaries(const fs::path& directory) const {
+  if (fd_ < 0) return 0;
+  // write_file_atomic and AtomicPath name their temporaries NAME.tmp.PID.N; a
+  // run killed while writing leaves one. Holding the lock, no other rso
+  // writes here; a temporary whose process is gone on this host is debris.
+  static const std::regex temporary(R"(.+\.tmp\.([0-9]+)\.[0-9]+)");
+  std::size_t removed = 0;
+  std::error_code error;
+  for (auto it = fs::recursive_directory_iterator(directory, error); !error && it != fs::recursive_directory_iterator();
+       it.increment(error)) {
+    std::smatch match;
+    const std::string name = it->path().filename().string();
+    if (!it->is_regular_file(error) || !std::regex_match(name, match, temporary)) continue;
+    const long pid = std::strtol(match[1].str().c_str(), nullptr, 10);
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      std::error_code remove_error;
+      if (fs::remove(it->path(), remove_error)) ++removed;
+    }
+  }
+  return removed;
 }
 
 RunDirectoryLock::RunDirectoryLock(RunDirectoryLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}

@@ -201,8 +201,10 @@ Gpt2Tokenizer Gpt2Tokenizer::from_files(const std::string& encoder_json, const s
 
 Gpt2Tokenizer Gpt2Tokenizer::from_tokenizer_json_text(const std::string& text, const std::string& source) {
   const nlohmann::json json = parse_json_text(text, source);
+  // value("type", "") would throw nlohmann's type_error on a non-string type
+  // (found by fuzz_gpt2_tokenizer): test the type first.
   if (!json.is_object() || !json.contains("model") || !json["model"].is_object() ||
-      json["model"].value("type", "") != "BPE")
+      !json["model"].contains("type") || json["model"]["type"] != "BPE")
     RSO_THROW(DataError, "'" + source + "' has no BPE model");
   if (!json["model"].contains("vocab") || !json["model"].contains("merges") || !json["model"]["merges"].is_array())
     RSO_THROW(DataError, "'" + source + "': the BPE model needs \"vocab\" and a \"merges\" array");

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Kill trials: a small pipeline on 2 ranks is SIGKILLed at random moments (a
-# random rank, at a random time within the uninterrupted run's duration, so
-# every stage gets hit over the trials), then run again with the same command
-# until it finishes. Each trial's run directory must end byte-identical to the
+# random rank, in a random stage at a random time within that stage's duration
+# in the uninterrupted run, so every stage is hit over the trials however fast
+# the machine runs), then run again with the same command until it finishes. Each trial's run directory must end byte-identical to the
 # uninterrupted run's (every file but the lock and those that record timings:
 # metrics.jsonl, summary.json, sample/stats.json).
 #
@@ -56,17 +56,40 @@ duration_ms=$((($(date +%s%N) - start) / 1000000))
 check "the uninterrupted pipeline finishes" [ "$reference_status" -eq 0 ]
 [ "$reference_status" -eq 0 ] || { tail -20 "$work/reference.log"; finish_checks "kill trials"; exit 1; }
 mv "$work/run" "$work/reference"
+# A writer killed between writing a temporary and renaming it leaves
+# NAME.tmp.PID.N behind; the next command in the directory removes it (the pid
+# here is above any pid_max, so no process has it).
+cp -r "$work/reference" "$work/run"
+printf '{}' >"$work/run/stages/data.json.tmp.4194305.0"
+pipeline "$work/leftover.log"
+check "a finished pipeline run again exits 0" [ $? -eq 0 ]
+check "a temporary that a killed writer left is removed by the next command" \
+  [ ! -e "$work/run/stages/data.json.tmp.4194305.0" ]
+check "and the run directory is as the uninterrupted run left it" same_run "$work/reference" "$work/run"
 echo "uninterrupted: $((duration_ms / 1000)).$(((duration_ms % 1000) / 100)) s, $(compared_files "$work/reference" | wc -l) files compared"
+
+# Each stage's duration in the uninterrupted run (ms).
+stages=(data tokenizer init sft pairs reward sample train eval)
+declare -A stage_ms
+while read -r name seconds; do
+  stage_ms[$name]=$(awk -v s="$seconds" 'BEGIN { printf "%d", s * 1000 }')
+done < <(grep -o 'pipeline: stage [a-z]* done ([0-9.]* s)' "$work/reference.log" |
+  sed -E 's/pipeline: stage ([a-z]+) done \(([0-9.]+) s\)/\1 \2/')
 
 for trial in $(seq 1 "$trials"); do
   rm -rf "$work/run"
   : >"$work/trial.log"
-  delay_ms=$((RANDOM * 32768 + RANDOM))
-  delay_ms=$((500 + delay_ms % (duration_ms > 600 ? duration_ms - 500 : 100)))
+  target=${stages[RANDOM % ${#stages[@]}]}
+  within_ms=${stage_ms[$target]:-0}
+  delay_ms=$(((RANDOM * 32768 + RANDOM) % (within_ms + 1)))
   rank=$((RANDOM % 2))
   pipeline "$work/trial.log" &
   launcher=$!
+  # Wait for the stage to begin (rank 0 logs it), then for the moment within it.
+  started=$(date +%s%N)
+  while kill -0 "$launcher" 2>/dev/null && ! grep -q "pipeline: stage $target:" "$work/trial.log"; do sleep 0.02; done
   sleep "$((delay_ms / 1000)).$(printf '%03d' $((delay_ms % 1000)))"
+  delay_ms=$((($(date +%s%N) - started) / 1000000))
   # The rank's process: a child of the launcher with that rank in its environment.
   victim=""
   for pid in $(pgrep -P "$launcher" -f "$rso"; pgrep -f "$rso pipeline" 2>/dev/null); do

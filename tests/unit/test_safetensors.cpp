@@ -39,7 +39,7 @@ TEST(Safetensors, RoundTripIsBitwise) {
   const auto read = read_safetensors(path);
   ASSERT_EQ(read.size(), tensors.size());
   for (const auto& [name, tensor] : tensors) {
-    const auto it = std::find_if(read.begin(), read.end(), [&](const auto& item) { return item.first == name; });
+    const auto it = std::find_if(read.begin(), read.end(), [&, &wanted = name](const auto& item) { return item.first == wanted; });
     ASSERT_NE(it, read.end()) << name;
     EXPECT_TRUE(same_bits(it->second, tensor)) << name;
   }

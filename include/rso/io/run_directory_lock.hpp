@@ -24,6 +24,11 @@ class RunDirectoryLock {
 
   bool held() const { return fd_ >= 0; }
 
+  // Removes, below `directory`, the temporaries of atomic writes (NAME.tmp.PID.N)
+  // whose process no longer runs on this host: what a killed run left. Only
+  // while the lock is held; returns how many were removed.
+  std::size_t remove_interrupted_temporaries(const std::filesystem::path& directory) const;
+
  private:
   int fd_ = -1;
 };
