@@ -43,6 +43,32 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// The manifest's bytes in one canonical order: its fields as a new manifest
+// has them, blocks by index, whatever order the blocks finished in and
+// however the file was read back (a resumed run must write the same bytes).
+std::string manifest_text(const nlohmann::ordered_json& manifest) {
+  const auto in_order = [](const nlohmann::ordered_json& object, std::initializer_list<const char*> first) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::object();
+    for (const char* key : first)
+      if (object.contains(key)) out[key] = object[key];
+    for (const auto& [key, value] : object.items())
+      if (!out.contains(key)) out[key] = value;
+    return out;
+  };
+  nlohmann::ordered_json out = in_order(manifest, {"format", "format_version", "config_hash", "source", "num_records",
+                                                   "block_size", "num_blocks", "blocks", "complete"});
+  if (manifest.contains("blocks")) {
+    std::vector<std::pair<std::int64_t, std::string>> keys;
+    for (const auto& [key, block] : manifest["blocks"].items()) keys.emplace_back(std::stoll(key), key);
+    std::sort(keys.begin(), keys.end());
+    out["blocks"] = nlohmann::ordered_json::object();
+    for (const auto& [index, key] : keys)
+      out["blocks"][key] =
+          in_order(manifest["blocks"][key], {"file", "first", "count", "pairs", "digest", "max_reward", "tally"});
+  }
+  return out.dump(1) + "\n";
+}
+
 constexpr std::int64_t kScoreChunk = 64;  // rows per reward / log-prob forward
 constexpr std::size_t kRoundHistogram = 8;  // acceptance counted for rounds 1..8
 
@@ -564,7 +590,7 @@ bool run_sample_stage(DistContext& context, const Config& config, const SampleSt
         if (!context.is_root() ||
             std::chrono::duration<double>(before - last_manifest_write).count() < 20 * manifest_write_seconds)
           return;
-        write_file_atomic(manifest_path, manifest.dump(1) + "\n");
+        write_file_atomic(manifest_path, manifest_text(manifest));
         last_manifest_write = std::chrono::steady_clock::now();
         manifest_write_seconds = std::chrono::duration<double>(last_manifest_write - before).count();
       });
@@ -630,7 +656,7 @@ bool run_sample_stage(DistContext& context, const Config& config, const SampleSt
     stats["this_run"]["prompts_per_second"] = totals[Tally::prompts] / seconds;
     stats["this_run"]["new_tokens_per_second"] = totals[Tally::tokens] / seconds;
     manifest["complete"] = complete;
-    write_file_atomic(manifest_path, manifest.dump(1) + "\n");
+    write_file_atomic(manifest_path, manifest_text(manifest));
     write_file_atomic(output / "stats.json", stats.dump(1) + "\n");
     spdlog::info("sample: {} blocks in {:.1f} s ({} pairs){}", done_now, seconds, totals[Tally::pairs],
                  complete ? "; every block done -> " + paths.output

@@ -9,7 +9,7 @@
 #   test_kill.sh RSO MPIEXEC "MPIEXEC_FLAGS;..." TRIALS [SEED] [RECORD.tsv]
 #
 # SEED (default: from the clock, printed) makes the moments and ranks
-# repeatable; RECORD gets one line per trial (seed, trial, delay, rank,
+# repeatable (RSO_KILL_STAGES narrows the stages aimed at); RECORD gets one line per trial (seed, trial, delay, rank,
 # stage hit, reruns, verdict) for docs/KILL_TRIALS.md.
 set -uo pipefail
 rso=$1 mpiexec=$2
@@ -30,7 +30,8 @@ RANDOM=$seed
 # Checkpoints often, sampling in several blocks: kills land between and in
 # the middle of checkpoint and block writes.
 flags=("${tiny_pipeline_flags[@]}" --set sft.steps=16 --set sft.checkpoint_every=2 --set reward.steps=8
-  --set reward.checkpoint_every=2 --set train.steps=8 --set train.checkpoint_every=2 --set sample.block_size=2
+  --set reward.checkpoint_every=2 --set train.steps=8 --set train.checkpoint_every=2 --set task.sample_prompts=24
+  --set sample.block_size=2
   --set log.level=info)
 pipeline() {  # pipeline LOG: the same command every time, in the same directory
   "$mpiexec" "${mpiexec_flags[@]}" -n 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/run" \
@@ -69,7 +70,8 @@ check "and the run directory is as the uninterrupted run left it" same_run "$wor
 echo "uninterrupted: $((duration_ms / 1000)).$(((duration_ms % 1000) / 100)) s, $(compared_files "$work/reference" | wc -l) files compared"
 
 # Each stage's duration in the uninterrupted run (ms).
-stages=(data tokenizer init sft pairs reward sample train eval)
+# RSO_KILL_STAGES="sample train" narrows the stages aimed at (to chase one).
+read -r -a stages <<<"${RSO_KILL_STAGES:-data tokenizer init sft pairs reward sample train eval}"
 declare -A stage_ms
 while read -r name seconds; do
   stage_ms[$name]=$(awk -v s="$seconds" 'BEGIN { printf "%d", s * 1000 }')
