@@ -48,6 +48,8 @@ pid_t spawn_helper(const std::vector<std::string>& argv, const HelperStreams& st
     posix_spawn_file_actions_adddup2(&setup.actions, STDOUT_FILENO, STDERR_FILENO);
   }
   if (streams.stderr_fd >= 0) posix_spawn_file_actions_adddup2(&setup.actions, streams.stderr_fd, STDERR_FILENO);
+  if (!streams.working_directory.empty())
+    posix_spawn_file_actions_addchdir_np(&setup.actions, streams.working_directory.c_str());
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGUSR1);

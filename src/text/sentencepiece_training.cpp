@@ -31,8 +31,19 @@ void train_sentencepiece(const std::string& corpus, const std::string& model_pre
                          const std::vector<std::pair<std::string, std::string>>& flags) {
   if (!std::filesystem::is_regular_file(corpus))
     RSO_THROW(IoError, "SentencePiece corpus '" + corpus + "' is not a readable file");
-  const std::string helper = sentencepiece_helper_path();
-  std::vector<std::string> arguments = {helper, "train", "--input=" + corpus, "--model_prefix=" + model_prefix};
+  namespace fs = std::filesystem;
+  const std::string helper = fs::absolute(sentencepiece_helper_path()).string();
+  // The trainer records --input and --model_prefix in the model it writes:
+  // given as paths, the same corpus trained in another run directory would
+  // give another model file (and every checkpoint that stores it). So the
+  // helper runs in a scratch directory beside the model with fixed names.
+  const fs::path scratch = fs::absolute(model_prefix).string() + ".training";
+  std::error_code error;
+  fs::remove_all(scratch, error);
+  fs::create_directories(scratch, error);
+  if (!error) fs::create_symlink(fs::absolute(corpus), scratch / "corpus.txt", error);
+  if (error) RSO_THROW(IoError, "cannot prepare '" + scratch.string() + "' for SentencePiece training: " + error.message());
+  std::vector<std::string> arguments = {helper, "train", "--input=corpus.txt", "--model_prefix=spm"};
   for (const auto& [name, value] : flags) {
     if (name == "input" || name == "model_prefix")
       RSO_THROW(UsageError, "SentencePiece flag '" + name + "' is set by rso itself");
@@ -52,7 +63,8 @@ void train_sentencepiece(const std::string& corpus, const std::string& model_pre
   // rank's (core/helper_process.hpp): the stage finishes, then rso stops.
   const std::string log_path = model_prefix + ".train.log";
   HelperStreams streams;
-  streams.stdout_file = log_path;
+  streams.stdout_file = fs::absolute(log_path).string();
+  streams.working_directory = scratch.string();
   const int status = wait_for_helper(spawn_helper(arguments, streams));
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     std::ifstream log(log_path);
@@ -64,6 +76,12 @@ void train_sentencepiece(const std::string& corpus, const std::string& model_pre
                              describe_wait_status(status) +
                              "); the end of " + log_path + ":" + tail.str());
   }
+  for (const char* extension : {".model", ".vocab"}) {
+    fs::rename(scratch / (std::string("spm") + extension), model_prefix + extension, error);
+    if (error) RSO_THROW(IoError, "cannot move the trained SentencePiece model to '" + model_prefix + extension + "': " +
+                                      error.message());
+  }
+  fs::remove_all(scratch, error);
 }
 
 }  // namespace rso::text

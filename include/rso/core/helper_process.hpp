@@ -22,6 +22,7 @@ struct HelperStreams {
   int stderr_fd = -1;  // onto 2
   std::string stdout_file;  // when set (and stdout_fd is -1): stdout and stderr both go to this file
   std::vector<int> close_in_child;  // the parent's ends of pipes or sockets
+  std::string working_directory;    // when set: the child's, entered after the files above are opened
 };
 
 // Starts `argv[0]` (a path, or a name looked up in PATH when `search_path`)
