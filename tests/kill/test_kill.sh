@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Kill trials: a small pipeline on 2 ranks is SIGKILLed at random moments (a
+# Two uninterrupted runs in different run directories first must give the same
+# bytes (but for the files that name the directory). Then the kill trials: a
+# small pipeline on 2 ranks is SIGKILLed at random moments (a
 # random rank, in a random stage at a random time within that stage's duration
 # in the uninterrupted run, so every stage is hit over the trials however fast
 # the machine runs), then run again with the same command until it finishes. Each trial's run directory must end byte-identical to the
@@ -67,6 +69,23 @@ check "a finished pipeline run again exits 0" [ $? -eq 0 ]
 check "a temporary that a killed writer left is removed by the next command" \
   [ ! -e "$work/run/stages/data.json.tmp.4194305.0" ]
 check "and the run directory is as the uninterrupted run left it" same_run "$work/reference" "$work/run"
+# The same pipeline in another run directory gives the same bytes, but for
+# the files that name the directory (config.yaml, the eval reports and their
+# stage record).
+"$mpiexec" "${mpiexec_flags[@]}" -n 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/elsewhere/run-2" \
+  "${flags[@]}" >"$work/elsewhere.log" 2>&1
+check "the pipeline in another run directory exits 0" [ $? -eq 0 ]
+naming_the_directory=(./config.yaml ./report.json ./eval/report.json ./eval/report.md ./stages/eval.json)
+if diff <(compared_files "$work/reference") <(compared_files "$work/elsewhere/run-2") >/dev/null; then
+  differing=$(compared_files "$work/reference" | while read -r f; do
+    cmp -s "$work/reference/$f" "$work/elsewhere/run-2/$f" || echo "$f"
+  done)
+  unexpected=$(printf '%s\n' "$differing" | grep -v -x -F "$(printf '%s\n' "${naming_the_directory[@]}")" |
+    grep . | tr '\n' ' ')
+else
+  unexpected="the lists of files"
+fi
+check "another run directory gives the same files but those that name it (differ: ${unexpected:-none})" [ -z "$unexpected" ]
 echo "uninterrupted: $((duration_ms / 1000)).$(((duration_ms % 1000) / 100)) s, $(compared_files "$work/reference" | wc -l) files compared"
 
 # Each stage's duration in the uninterrupted run (ms).
