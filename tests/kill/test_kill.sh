@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Two uninterrupted runs in different run directories first must give the same
-# bytes (but for the files that name the directory). Then the kill trials: a
-# small pipeline on 2 ranks is SIGKILLed at random moments (a
-# random rank, in a random stage at a random time within that stage's duration
-# in the uninterrupted run, so every stage is hit over the trials however fast
-# the machine runs), then run again with the same command until it finishes. Each trial's run directory must end byte-identical to the
-# uninterrupted run's (every file but the lock and those that record timings:
-# metrics.jsonl, summary.json, sample/stats.json).
+# Two uninterrupted runs of a small pipeline (2 ranks) in different run
+# directories must give the same bytes, but for the files that name the
+# directory. Then the kill trials: the pipeline is SIGKILLed on a random rank,
+# in a random stage, at a random time within that stage's duration in the
+# uninterrupted run (so every stage is hit over the trials however fast the
+# machine runs), then run again with the same command until it finishes. Each
+# trial's run directory must end byte-identical to the uninterrupted run's
+# (every file but the lock and those that record timings: metrics.jsonl,
+# summary.json, sample/stats.json).
 #
 #   test_kill.sh RSO MPIEXEC "MPIEXEC_FLAGS;..." TRIALS [SEED] [RECORD.tsv]
 #
