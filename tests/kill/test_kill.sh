@@ -12,8 +12,9 @@
 #   test_kill.sh RSO MPIEXEC "MPIEXEC_FLAGS;..." TRIALS [SEED] [RECORD.tsv]
 #
 # SEED (default: from the clock, printed) makes the moments and ranks
-# repeatable (RSO_KILL_STAGES narrows the stages aimed at); RECORD gets one line per trial (seed, trial, delay, rank,
-# stage hit, reruns, verdict) for docs/KILL_TRIALS.md.
+# repeatable (RSO_KILL_STAGES="sample train" narrows the stages aimed at);
+# RECORD gets one line per trial (seed, trial, delay, rank, stage hit, the
+# job's exit, reruns, verdict) for docs/KILL_TRIALS.md (tests/kill/trials_table.py).
 set -uo pipefail
 rso=$1 mpiexec=$2
 IFS=';' read -r -a mpiexec_flags <<<"$3"
