@@ -17,7 +17,7 @@ print("random stage, at a random moment within that stage's duration in the unin
 print("random rank (or, when no rank runs, the launcher), then run again with the same command until")
 print("it finishes. Each trial's run directory must then equal the uninterrupted run's byte for")
 print("byte: every file but the lock and the timing records (metrics.jsonl, summary.json,")
-print("sample/stats.json), 62 files with the checkpoints. CI runs 5 trials (`ctest -R kill`, a")
+print("sample/stats.json), 62 files with the checkpoints. CI runs 5 trials (`ctest -R kill`; CMake `-DRSO_KILL_TRIALS=N` for more; a")
 print("new seed each time, printed); the record below is one longer run:")
 print()
 print("    " + command)
