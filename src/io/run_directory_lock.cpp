@@ -79,7 +79,8 @@ std::size_t RunDirectoryLock::remove_interrupted_temporaries(const fs::path& dir
        it.increment(error)) {
     std::smatch match;
     const std::string name = it->path().filename().string();
-    if (!it->is_regular_file(error) || !std::regex_match(name, match, temporary)) continue;
+    std::error_code entry_error;  // an entry that cannot be examined is skipped, not the rest of the walk
+    if (!it->is_regular_file(entry_error) || !std::regex_match(name, match, temporary)) continue;
     const long pid = std::strtol(match[1].str().c_str(), nullptr, 10);
     if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
       std::error_code remove_error;
