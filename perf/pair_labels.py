@@ -8,7 +8,10 @@ as the gold reward does). Explains where rso-sample-rank's pairs differ from sft
 
 SAMPLE_DIR holds `rso sample`'s block-*.h5; TOKENIZER_VOCAB is the run's tokenizer/spm.vocab
 (pieces, in id order). Prints the share of pairs the approximate gold reward ties, the share of
-the others whose chosen response it scores higher, and the median gap it sees between the two.
+the others whose chosen response it scores higher, and the median gap it sees between the two;
+then, on the tied pairs, how often the chosen response is the shorter or the longer one: a proxy
+without a length preference picks either about equally often (perf/RESULTS.md, "D_hf keeps its
+ties").
 """
 import glob
 import os
@@ -43,7 +46,7 @@ def main():
                 lexicon[parts[0]] = float(parts[1])
             except ValueError:
                 pass
-    pairs = ties = agree = 0
+    pairs = ties = agree = tie_shorter = tie_longer = 0
     gaps = []
     for path in sorted(glob.glob(f"{sample_dir}/block-*.h5")):
         with h5py.File(path, "r") as block:
@@ -54,11 +57,15 @@ def main():
                 b = lexicon_sum(pieces_to_text(rejected, vocab), lexicon, True)
                 if a == b:
                     ties += 1
+                    tie_shorter += len(chosen) < len(rejected)
+                    tie_longer += len(chosen) > len(rejected)
                     continue
                 agree += a > b
                 gaps.append(abs(a - b))
     print(f"{pairs} pairs; ties {ties / pairs:.3f}; chosen scored higher in {agree / max(1, pairs - ties):.3f} "
           f"of the others; median gap {statistics.median(gaps):.2f}")
+    print(f"tied pairs: the chosen response is the shorter in {tie_shorter / max(1, ties):.2f}, "
+          f"the longer in {tie_longer / max(1, ties):.2f}")
 
 
 if __name__ == "__main__":
