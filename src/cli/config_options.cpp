@@ -11,6 +11,7 @@
 
 #include "rso/cli/commands.hpp"
 #include "rso/sampling/text_scorer.hpp"
+#include "rso/core/error.hpp"
 #include "rso/core/log.hpp"
 #include "rso/io/atomic_file.hpp"
 #include "rso/io/json_file.hpp"

@@ -89,7 +89,13 @@ at::Tensor RewardModelImpl::modifier_factor(const at::Tensor& input_ids, const a
 
 at::Tensor RewardModelImpl::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask) {
   const at::Tensor mask = attention_mask.defined() ? attention_mask : at::ones_like(input_ids);
-  const at::Tensor hidden = model->forward(input_ids, mask);  // [B, T, H]
+  return score_layer_states(model->layer_states(input_ids, mask), input_ids, mask);
+}
+
+at::Tensor RewardModelImpl::score_layer_states(const at::Tensor& states, const at::Tensor& input_ids,
+                                               const at::Tensor& attention_mask) {
+  const at::Tensor mask = attention_mask.defined() ? attention_mask : at::ones_like(input_ids);
+  const at::Tensor hidden = model->norm(states);  // [B, T, H]
   if (pooling_ != "last") {
     const at::Tensor real = mask.to(hidden.scalar_type());
     at::Tensor per_token = score(hidden).squeeze(-1);

@@ -240,7 +240,7 @@ BackboneImpl::BackboneImpl(const TransformerOptions& o)
   norm = register_module("norm", RMSNorm(o.hidden_size(), o.rms_norm_eps()));
 }
 
-at::Tensor BackboneImpl::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask, KvCache* cache) {
+at::Tensor BackboneImpl::run_layers(const at::Tensor& input_ids, const at::Tensor& attention_mask, KvCache* cache) {
   RSO_CHECK(input_ids.dim() == 2, "input_ids must be [batch, length]");
   const std::int64_t offset = cache ? cache->length : 0;
   const std::int64_t fresh = input_ids.size(1);
@@ -266,7 +266,15 @@ at::Tensor BackboneImpl::forward(const at::Tensor& input_ids, const at::Tensor& 
   std::int64_t index = 0;
   for (const auto& layer : *layers) h = layer->as<DecoderLayer>()->forward(h, rotary, allowed, cache, index++);
   if (cache) cache->length += fresh;
-  return norm(h);
+  return h;
+}
+
+at::Tensor BackboneImpl::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask, KvCache* cache) {
+  return norm(run_layers(input_ids, attention_mask, cache));
+}
+
+at::Tensor BackboneImpl::layer_states(const at::Tensor& input_ids, const at::Tensor& attention_mask) {
+  return run_layers(input_ids, attention_mask, nullptr);
 }
 
 at::Tensor BackboneImpl::decode_fixed(const at::Tensor& token, const at::Tensor& positions, const at::Tensor& allowed,

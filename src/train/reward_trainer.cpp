@@ -6,6 +6,7 @@
 
 #include <boost/mpi/collectives/all_reduce.hpp>
 
+#include <chrono>
 #include <filesystem>
 
 #include "rso/core/error.hpp"
@@ -13,6 +14,7 @@
 #include "rso/io/atomic_file.hpp"
 #include "rso/io/json_file.hpp"
 #include "rso/model/batching.hpp"
+#include "rso/train/frozen_states.hpp"
 #include "rso/train/model_flops.hpp"
 #include "rso/train/preference_data.hpp"
 
@@ -64,6 +66,15 @@ class RewardTask : public TrainingTask {
       : config_(config), model_(std::move(model)), head_(std::move(head)), train_(std::move(train)),
         eval_(std::move(eval)), tokenizer_(std::move(tokenizer)), device_(device),
         flops_(flop_model(named_parameters(*model_), model_->options(), false)) {}
+
+  // Computes the frozen backbone's states of the training and held-out
+  // pairs once, and scores them from those from now on. Collective.
+  void cache_frozen_states(const DistContext& context) {
+    frozen_states_.emplace(model_);
+    frozen_states_->fill(context, train_);
+    frozen_states_->fill(context, eval_);
+  }
+  std::uint64_t frozen_state_bytes_held() const { return frozen_states_ ? frozen_states_->bytes() : 0; }
 
   std::size_t train_size() const override { return train_.size(); }
   std::size_t eval_size() const override { return eval_.size(); }
@@ -192,8 +203,13 @@ class RewardTask : public TrainingTask {
       // One forward for both responses: chosen rows first.
       std::vector<std::vector<std::int64_t>> rows = chosen_rows;
       rows.insert(rows.end(), rejected_rows.begin(), rejected_rows.end());
-      const auto [ids, mask] = model::left_pad(rows, 0);
-      const at::Tensor r = model_->forward(ids.to(device_), mask.to(device_)).to(at::kFloat);
+      at::Tensor r;
+      if (frozen_states_ && frozen_states_->holds(data)) {
+        r = frozen_states_->score(data, examples).to(at::kFloat);
+      } else {
+        const auto [ids, mask] = model::left_pad(rows, 0);
+        r = model_->forward(ids.to(device_), mask.to(device_)).to(at::kFloat);
+      }
       const auto n = static_cast<std::int64_t>(prompts.size());
       scored.chosen_score = r.slice(0, 0, n);
       scored.rejected_score = r.slice(0, n, 2 * n);
@@ -218,6 +234,7 @@ class RewardTask : public TrainingTask {
   std::optional<text::TokenizerFiles> tokenizer_;
   c10::Device device_;
   FlopModel flops_;
+  std::optional<FrozenStateCache> frozen_states_;
 };
 
 // The reward model reward.init describes: a policy's backbone under a zero
@@ -341,10 +358,35 @@ bool run_reward_training(DistContext& context, const Config& config, const Train
     // The built-in task's check may be empty: a policy whose samples the gold reward never tells apart.
     return fs::exists(check_path) && (!rc.check_pairs.empty() || count_jsonl_records(check_path) > 0);
   });
+  bool cache_states = false;
   const std::vector<PreferencePair> check_pairs =
       check ? context.agree([&] { return load(check_path); }) : std::vector<PreferencePair>{};
+  // Every layer frozen: each row's states are computed once, if they fit.
+  if (rc.kind == RewardKind::pointwise && rc.frozen_layers == model->options().num_layers() &&
+      rc.frozen_state_cache_mib > 0) {
+    const std::size_t element = model->score->weight.element_size();
+    const std::int64_t hidden = model->options().hidden_size();
+    const std::uint64_t need = frozen_state_bytes(train, hidden, element) + frozen_state_bytes(eval, hidden, element);
+    const auto mib = [](std::uint64_t bytes) { return static_cast<double>(bytes) / (1 << 20); };
+    cache_states = need <= static_cast<std::uint64_t>(rc.frozen_state_cache_mib) << 20;
+    if (context.is_root())
+      spdlog::info(cache_states ? "reward: every layer is frozen: the backbone's states of the pairs are computed once "
+                                  "and kept ({:.0f} MiB per rank at most; reward.frozen_state_cache_mib = {})"
+                                : "reward: every layer is frozen, but the backbone's states of the pairs would take "
+                                  "{:.0f} MiB per rank, over reward.frozen_state_cache_mib = {}: each step recomputes "
+                                  "them",
+                   mib(need), rc.frozen_state_cache_mib);
+  }
   RewardTask task(config, model, head, std::move(train), std::move(eval), std::move(tokenizer_files),
                   context.device());
+  if (cache_states) {
+    const auto started = std::chrono::steady_clock::now();
+    task.cache_frozen_states(context);
+    if (context.is_root())
+      spdlog::info("reward: the frozen states computed and exchanged in {:.1f} s ({:.0f} MiB)",
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+                   static_cast<double>(task.frozen_state_bytes_held()) / (1 << 20));
+  }
 
   TrainerSetup setup;
   setup.name = "reward";

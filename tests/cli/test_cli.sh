@@ -220,6 +220,38 @@ check "inspect reads the reward checkpoint" status_is 0
 check "the frozen layers are not in the reward checkpoint" [ "$(grep -c 'embed_tokens\|layers\.0\.' "$work/out")" -eq 0 ]
 check "the score head and the valences are in the reward checkpoint" \
   [ "$(grep -c 'score\.weight\|token_valence\.weight' "$work/out")" -ge 2 ]
+# The tiny model has one layer, so reward.frozen_layers=1 freezes all of it: the backbone's states of D_hf
+# are computed once (FrozenStateCache). The same training as recomputing them every step, to rounding
+# (1e-5 relative: only the padding of the products differs); the same bytes after a resume, and the
+# same to rounding on 3 ranks, which deal the states' chunks out differently.
+summary_number() { grep -o "\"$2\": *[-0-9.e]*" "$1" | head -1 | sed 's/.*: *//'; }
+close_to() { awk -v a="$1" -v b="$2" -v tol="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; m = (a < 0 ? -a : a); exit !(a != "" && d <= tol * (m > 1 ? m : 1)) }'; }
+frozen_reward=(--config "$source_dir/input/demo.yaml" --run-dir "$work/early" "${tiny[@]}" "${early[@]}" --set dist.threads=1)
+run mpi 2 "$rso" reward "${frozen_reward[@]}" --set reward.output="$work/frozen-kept"
+check "reward with the states kept exits 0" status_is 0
+check "every layer frozen: the backbone's states are computed once" \
+  stderr_has "every layer is frozen: the backbone's states of the pairs are computed once"
+run mpi 2 "$rso" reward "${frozen_reward[@]}" --set reward.output="$work/frozen-recomputed" --set reward.frozen_state_cache_mib=0
+check "reward with the states recomputed exits 0" status_is 0
+check "reward.frozen_state_cache_mib=0 keeps no states" [ "$(stderr_count "computed once")" -eq 0 ]
+for key in loss accuracy eval_loss eval_accuracy chosen_reward rejected_reward; do
+  check "kept states train as recomputed ones: $key" close_to "$(summary_number "$work/frozen-kept/summary.json" "$key")" \
+    "$(summary_number "$work/frozen-recomputed/summary.json" "$key")" 1e-5
+done
+run mpi 2 "$rso" reward "${frozen_reward[@]}" --set reward.output="$work/frozen-interrupted" --stop-after-step 2
+check "reward with kept states stopped after step 2 exits 75" status_is 75
+run mpi 2 "$rso" reward "${frozen_reward[@]}" --set reward.output="$work/frozen-interrupted" --resume auto
+check "reward with kept states resumed exits 0" status_is 0
+check "reward with kept states resumed gives the uninterrupted weights bit for bit" \
+  cmp -s "$work/frozen-kept/model.h5" "$work/frozen-interrupted/model.h5"
+# 3 ranks deal the chunks unevenly (a global batch of 3 ranks is another training: compared on 3).
+run mpi 3 "$rso" reward "${frozen_reward[@]}" --set reward.output="$work/frozen-3"
+check "reward with kept states on 3 ranks exits 0" status_is 0
+run mpi 3 "$rso" reward "${frozen_reward[@]}" --set reward.output="$work/frozen-3-recomputed" --set reward.frozen_state_cache_mib=0
+for key in loss eval_loss chosen_reward; do
+  check "kept states on 3 ranks train as recomputed ones: $key" close_to "$(summary_number "$work/frozen-3/summary.json" "$key")" \
+    "$(summary_number "$work/frozen-3-recomputed/summary.json" "$key")" 1e-5
+done
 run mpi 2 "$rso" pipeline "$source_dir/input/demo.yaml" --run-dir "$work/early2" "${tiny[@]}" "${early[@]}" \
   --set task.early_policy_step=5 --until pairs
 check "an early policy step without a checkpoint exits 2" status_is 2

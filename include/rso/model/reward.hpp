@@ -43,6 +43,10 @@ class RewardModelImpl : public torch::nn::Module {
   // within three words flips a valence and "very" raises it, learnt from the
   // pairs rather than listed); pointwise models only.
   at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask = {});
+  // forward() from the backbone's layer states [B, T, hidden] of these
+  // tokens (Backbone::layer_states): the final norm and the head, the part
+  // that trains when reward.frozen_layers freezes every layer.
+  at::Tensor score_layer_states(const at::Tensor& states, const at::Tensor& input_ids, const at::Tensor& attention_mask);
   const TransformerOptions& options() const { return options_; }
   const std::string& pooling() const { return pooling_; }
   // modifier_window: how many tokens before a word its modifiers reach

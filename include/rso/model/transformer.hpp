@@ -154,6 +154,10 @@ class BackboneImpl : public torch::nn::Module {
   // `attention_mask` covers the cached columns too ([B, cache.length + T])
   // and the cache advances by T.
   at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask, KvCache* cache = nullptr);
+  // The last layer's states before the final norm [B, T, hidden], no cache:
+  // forward() is norm(layer_states()). Where every layer is frozen they are
+  // a fixed function of the tokens, computed once (train/frozen_states.hpp).
+  at::Tensor layer_states(const at::Tensor& input_ids, const at::Tensor& attention_mask);
   // One new token per row in fixed shapes: token and positions int64
   // [R, 1], allowed bool [R, 1, 1, capacity] (the keys each row may see,
   // its own column included), the keys and values written at
@@ -166,6 +170,7 @@ class BackboneImpl : public torch::nn::Module {
   RMSNorm norm{nullptr};
 
  private:
+  at::Tensor run_layers(const at::Tensor& input_ids, const at::Tensor& attention_mask, KvCache* cache);
   TransformerOptions options_;
   RotaryCache rotary_;
 };
