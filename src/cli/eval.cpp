@@ -14,7 +14,7 @@ int run_eval(DistContext& context, const ConfigOptions& options) {
   const io::RunDirectoryLock lock = claim_run_directory(context, config, "eval");
   record_config_at_start(context, config);
   const auto scorer = make_text_scorer(context, config, config.sample.scorer, "sample.scorer");
-  eval::run_evaluation(context, config, scorer.get());
+  eval::run_evaluation(context, config, [&] { return builtin_judges(context, config); }, scorer.get());
   record_config(context, config);
   return exit_code::ok;
 }

@@ -237,7 +237,7 @@ int run_pipeline(DistContext& context, const ConfigOptions& options, const std::
        {"data", "sft", "reward", "train"}, {report}, {report, eval_dir},
        [&] {
          if (context.decide([&] { return fs::exists(report); })) return StageResult::skipped;
-         const auto result = eval::run_evaluation(context, config, text_scorer());
+         const auto result = eval::run_evaluation(context, config, [&] { return builtin_judges(context, config); }, text_scorer());
          context.agree([&] {
            if (context.is_root()) write_file_atomic(report, result.dump(2) + "\n");
          });

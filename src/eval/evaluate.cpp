@@ -26,7 +26,6 @@
 #include "rso/sampling/prompt_limit.hpp"
 #include "rso/sampling/sampling_options.hpp"
 #include "rso/sampling/text_scorer.hpp"
-#include "rso/task/builtin_task.hpp"
 #include "rso/text/dictionary.hpp"
 
 namespace rso::eval {
@@ -160,10 +159,11 @@ class ProxyJudge {
 // labelled sentences: the gold reward by its sign (0 counts half); the proxy
 // on pairs (the i-th positive and the i-th negative sentence of each source,
 // no prompt), preferring the positive one. Sharded over ranks, one reduction.
-nlohmann::ordered_json score_judges(DistContext& context, const std::vector<task::LabelledSentence>& sentences,
-                                    const task::VaderScorer& gold, ProxyJudge& proxy, const text::Tokenizer& tokenizer) {
+nlohmann::ordered_json score_judges(DistContext& context, const Judges& judges, ProxyJudge& proxy,
+                                    const text::Tokenizer& tokenizer) {
+  const std::vector<LabelledSentence>& sentences = judges.labelled_sentences;
   std::vector<std::pair<std::size_t, std::size_t>> pairs;  // (positive, negative) indices
-  for (const char* source : {"imdb", "yelp", "amazon"}) {
+  for (const std::string& source : judges.labelled_sources) {
     std::vector<std::size_t> positive, negative;
     for (std::size_t i = 0; i < sentences.size(); ++i)
       if (sentences[i].source == source) (sentences[i].positive ? positive : negative).push_back(i);
@@ -180,7 +180,7 @@ nlohmann::ordered_json score_judges(DistContext& context, const std::vector<task
   context.agree([&] {
     const ShardRange sentence_range = shard_range(sentences.size(), context.rank(), context.size());
     for (std::uint64_t i = sentence_range.begin; i < sentence_range.end; ++i) {
-      const double g = gold.compound(sentences[i].text);
+      const double g = judges.gold_reward(sentences[i].text);
       local[0] += sentences[i].positive ? win(g, 0.0) : win(0.0, g);
     }
     const ShardRange pair_range = shard_range(pairs.size(), context.rank(), context.size());
@@ -235,7 +235,7 @@ struct EvalModels {
   model::Transformer& policy;
   model::Transformer& reference;
   ProxyJudge& proxy;
-  const task::VaderScorer& gold;
+  const Judges& judges;
   const text::Tokenizer& tokenizer;
   const text::Dictionary* dictionary;
   c10::Device device;
@@ -288,7 +288,7 @@ void evaluate_batch(const EvalModels& m, const Config& config, const std::vector
       const auto r = static_cast<std::size_t>((i - begin) * static_cast<std::uint64_t>(n) + static_cast<std::uint64_t>(j));
       const std::string text_policy = response_text(m.tokenizer, ys[r]);
       const std::string text_reference = response_text(m.tokenizer, yr[r]);
-      const double g_policy = m.gold.compound(text_policy), g_reference = m.gold.compound(text_reference);
+      const double g_policy = m.judges.gold_reward(text_policy), g_reference = m.judges.gold_reward(text_reference);
       gold_reference[r] = g_reference;
       f[kProxyWin] += win(proxy[r], 0.0);
       f[kGoldWin] += win(g_policy, g_reference);
@@ -341,7 +341,8 @@ double ratio(double a, double b) { return b > 0 ? a / b : 0.0; }
 
 }  // namespace
 
-nlohmann::ordered_json run_evaluation(DistContext& context, const Config& config, sampling::TextScorer* scorer) {
+nlohmann::ordered_json run_evaluation(DistContext& context, const Config& config, const JudgesSource& judges_source,
+                                      sampling::TextScorer* scorer) {
   const EvalConfig& ec = config.eval;
   const fs::path run(config.run.dir);
   const std::string policy_path = or_default(ec.policy, run / "train" / "model.h5");
@@ -370,7 +371,7 @@ nlohmann::ordered_json run_evaluation(DistContext& context, const Config& config
     if (!files) RSO_THROW(DataError, policy_path + " has no tokenizer: the gold reward reads text");
     return text::make_tokenizer(*files);
   });
-  const task::VaderScorer gold = context.agree([&] { return task::load_gold_scorer(config); });
+  const Judges judges = judges_source();
   const std::optional<text::Dictionary> dictionary = context.agree([&]() -> std::optional<text::Dictionary> {
     if (ec.dictionary.empty() || !fs::exists(ec.dictionary)) return std::nullopt;
     return text::Dictionary::from_file(ec.dictionary);
@@ -388,7 +389,7 @@ nlohmann::ordered_json run_evaluation(DistContext& context, const Config& config
   if (context.is_root()) fs::create_directories(output);
   context.barrier();
   ShareProgress progress("eval", "prompts", config.log.progress_seconds, context.is_root());
-  const EvalModels models{policy, reference, proxy, gold, *tokenizer, dictionary ? &*dictionary : nullptr, context.device()};
+  const EvalModels models{policy, reference, proxy, judges, *tokenizer, dictionary ? &*dictionary : nullptr, context.device()};
   context.agree([&] {
     std::ofstream samples_out(shard_part_path(samples_path, context.rank()), std::ios::trunc);
     if (!samples_out) RSO_THROW(IoError, "cannot write " + shard_part_path(samples_path, context.rank()));
@@ -410,7 +411,7 @@ nlohmann::ordered_json run_evaluation(DistContext& context, const Config& config
                                    {"reward_model", reward_path},
                                    {"reward_kind", proxy.kind()},
                                    {"proxy", proxy.describe(reward_path)},
-                                   {"gold_reward", "VADER compound of the response text (" + config.task.lexicon + ")"},
+                                   {"gold_reward", judges.gold_reward_name},
                                    {"prompts", prompts.size()},
                                    {"samples_per_prompt", ec.samples_per_prompt}};
   // What produced the policy, as far as this config says: labels for plots.
@@ -437,16 +438,13 @@ nlohmann::ordered_json run_evaluation(DistContext& context, const Config& config
                                   {"reference_words", sums[Totals::kWordsReference]}};
   report["proxy_on_reference_pairs"] = {{"pairs", sums[Totals::kCheckedPairs]},
                                         {"agreement", ratio(sums[Totals::kAgreements], sums[Totals::kCheckedPairs])}};
-  // The judges against human labels, when the labelled sentences are there.
-  const bool labelled = !config.task.labelled.empty() && fs::exists(fs::path(config.task.labelled) / "imdb.json");
-  if (labelled) {
-    const auto sentences = context.agree([&] { return task::read_labelled_sentences(config.task.labelled); });
-    report["judges_on_labelled_sentences"] = score_judges(context, sentences, gold, proxy, *tokenizer);
-  }
+  // The judges against people's labels, when the caller has them.
+  if (!judges.labelled_sentences.empty())
+    report["judges_on_labelled_sentences"] = score_judges(context, judges, proxy, *tokenizer);
   context.agree([&] {
     if (!context.is_root()) return;
     write_file_atomic(output / "report.json", report.dump(2) + "\n");
-    write_file_atomic(output / "report.md", report_markdown(report));
+    write_file_atomic(output / "report.md", report_markdown(report, judges));
     plot_reports({{"", output / "report.json"}}, output / "win_rate_vs_kl.png");
     spdlog::info("eval: gold win rate {:.3f} ± {:.3f}, proxy win rate {:.3f} ± {:.3f}, KL/token {:.4f}; {}",
                  metrics["gold_win_rate"]["mean"].get<double>(), metrics["gold_win_rate"]["ci95"].get<double>(),
@@ -466,13 +464,13 @@ nlohmann::ordered_json run_evaluation(DistContext& context, const Config& config
   return report;
 }
 
-std::string report_markdown(const nlohmann::ordered_json& report) {
+std::string report_markdown(const nlohmann::ordered_json& report, const Judges& judges) {
   const auto& metrics = report["metrics"];
   std::string md = "# rso eval\n\nPolicy `" + report["policy"].get<std::string>() + "` against `" +
                    report["reference"].get<std::string>() + "` on " + std::to_string(report["prompts"].get<std::size_t>()) +
                    " held-out prompts, " + std::to_string(report["samples_per_prompt"].get<std::int64_t>()) +
                    " responses each. Proxy judge: " + report["proxy"].get<std::string>() +
-                   "; gold judge: VADER compound sentiment of the response. Ties count half. Means over prompts "
+                   "; gold judge: " + judges.gold_reward_short_name + ". Ties count half. Means over prompts "
                    "with 95% intervals (1.96 sd / sqrt(prompts)).\n\n| figure | mean | 95% interval |\n|---|---|---|\n";
   for (int k = 0; k < kFigures; ++k) {
     if (!metrics.contains(kFigureNames[k])) continue;
@@ -494,10 +492,10 @@ std::string report_markdown(const nlohmann::ordered_json& report) {
   }
   if (report.contains("judges_on_labelled_sentences")) {
     const auto& j = report["judges_on_labelled_sentences"];
-    md += fmt::format("\nThe judges on people's labels ({} sentences of the npm package `sentiment`): the gold reward's "
+    md += fmt::format("\nThe judges on people's labels ({} sentences of {}): the gold reward's "
                       "sign agrees with {:.1f}%; the proxy prefers the positive sentence in {:.1f}% of {} "
                       "positive/negative pairs.\n",
-                      j["sentences"].get<std::size_t>(), 100 * j["gold_accuracy"].get<double>(),
+                      j["sentences"].get<std::size_t>(), judges.labelled_name, 100 * j["gold_accuracy"].get<double>(),
                       100 * j["proxy_pair_accuracy"].get<double>(), j["proxy_pairs"].get<std::size_t>());
   }
   md += "\nWin rates above 0.5 favour the trained policy. `kl_per_token` is KL(policy ‖ reference) per token, summed "

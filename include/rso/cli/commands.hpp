@@ -13,6 +13,7 @@
 #include "rso/core/config.hpp"
 #include "rso/dist/dist_context.hpp"
 #include "rso/eval/csv_plot.hpp"
+#include "rso/eval/judges.hpp"
 #include "rso/io/run_directory_lock.hpp"
 #include "rso/text/tokenizer_files.hpp"
 
@@ -91,6 +92,12 @@ text::TokenizerFiles tokenizer_from(const std::string& path);
 // Collective: a bad value or a scorer that cannot start fails every rank.
 std::unique_ptr<sampling::TextScorer> make_text_scorer(const DistContext& context, const Config& config,
                                                        const std::string& value, const std::string& key);
+
+// The built-in task's judges for `rso eval`: VADER's compound score of the
+// response (task.lexicon) and, where task.labelled holds them, the npm
+// package `sentiment`'s labelled sentences. Collective (a bad file fails
+// every rank).
+eval::Judges builtin_judges(const DistContext& context, const Config& config);
 
 // Entry point: parses argv and runs the chosen command; returns the exit status.
 int run_cli(DistContext& context, int argc, char** argv);

@@ -27,6 +27,7 @@
 
 #include "rso/core/config.hpp"
 #include "rso/dist/dist_context.hpp"
+#include "rso/eval/judges.hpp"
 
 namespace rso::sampling {
 class TextScorer;
@@ -34,13 +35,14 @@ class TextScorer;
 
 namespace rso::eval {
 
-// Collective. Returns the report (also written to disk by rank 0). `scorer`,
-// when given, is the proxy judge in place of eval.reward_model.
-nlohmann::ordered_json run_evaluation(DistContext& context, const Config& config,
+// Collective. Returns the report (also written to disk by rank 0). `judges`
+// give the gold reward (the same on every rank) and the labelled sentences;
+// `scorer`, when given, is the proxy judge in place of eval.reward_model.
+nlohmann::ordered_json run_evaluation(DistContext& context, const Config& config, const JudgesSource& judges_source,
                                       sampling::TextScorer* scorer = nullptr);
 
-// report.md from report.json's content.
-std::string report_markdown(const nlohmann::ordered_json& report);
+// report.md from report.json's content and the judges' names.
+std::string report_markdown(const nlohmann::ordered_json& report, const Judges& judges);
 
 // Mean and 95% half-width (1.96·sd/√n, sample sd) of per-prompt values.
 struct Estimate {
