@@ -48,12 +48,15 @@ config=${SWEEP_CONFIG:-input/demo.yaml}
 # shellcheck disable=SC2206
 extra=(${SWEEP_FLAGS:-})
 # The paper's settings (n_c 64, n_d 8, beta 0.5, gamma 0.05). Budgets, to fit 2 hours on 2 cores: the first
-# SWEEP_PROMPTS (128) sampling prompts (n_d/2 = 4 first-round pairs each), SWEEP_STEPS (200) training steps of
-# the demo's batch; `direct` trains on steps x batch pairs drawn from D_hf (seeded), one epoch. The sample-rank
-# sources pass 6 times over their 512 pairs; 256 prompts and 100 steps (1.6 passes) moved every policy too
-# little for the comparison (KL 0.09 per token, the oracle's gold win rate 0.78 instead of 0.94: one seed in
-# perf/results/table1-t1-probe; perf/RESULTS.md).
-prompts=${SWEEP_PROMPTS:-128}
+# SWEEP_PROMPTS (256: all the sampling prompts) prompts (n_d/2 = 4 first-round pairs each), SWEEP_STEPS (200)
+# training steps of the demo's batch; `direct` trains on steps x batch pairs drawn from D_hf (seeded), one
+# epoch. The sample-rank sources pass 3 times over their 1024 pairs. 256 prompts and 100 steps (1.6 passes)
+# moved every policy too little (KL 0.09 per token, the oracle's gold win rate 0.78 instead of 0.94:
+# perf/results/table1-t1-probe); 128 prompts (6 passes over 512 pairs) let sft-sample-rank overfit its pairs'
+# noise on some seeds (seed 3's policy repeated "a man's a man's"; on the validation prompts its gold win
+# rate was 0.77 with 128 prompts, with another draw of samples and order too, and 0.92 with 256; seed 1: 0.80
+# and 0.85; rso-sample-rank 0.94 -> 0.97 and 0.93 -> 0.95; perf/RESULTS.md, "Fewer passes over more pairs").
+prompts=${SWEEP_PROMPTS:-256}
 steps=${SWEEP_STEPS:-200}
 common=(--set sample.num_candidates=64 --set sample.num_samples=8 --set sample.beta=0.5 --set train.gamma=0.05
   --set train.steps="$steps")
