@@ -18,6 +18,7 @@
 
 #include "rso/cli/commands.hpp"
 #include "rso/cli/stage_record.hpp"
+#include "rso/core/run_layout.hpp"
 #include "rso/core/error.hpp"
 #include "rso/core/stop_request.hpp"
 #include "rso/eval/evaluate.hpp"
@@ -154,13 +155,11 @@ int run_pipeline(DistContext& context, const ConfigOptions& options, const std::
   context.configure(config.dist);
   const io::RunDirectoryLock lock = claim_run_directory(context, config, "pipeline");
   record_config_at_start(context, config);
-  const fs::path run(config.run.dir);
-  const std::string sft_model = config.sft.output.empty() ? (run / "sft" / "model.h5").string()
-                                                          : (fs::path(config.sft.output) / "model.h5").string();
-  const std::string reward_model = config.reward.output.empty() ? (run / "reward" / "model.h5").string()
-                                                                : (fs::path(config.reward.output) / "model.h5").string();
-  const std::string train_model = config.train.output.empty() ? (run / "train" / "model.h5").string()
-                                                              : (fs::path(config.train.output) / "model.h5").string();
+  const RunLayout layout(config.run.dir);
+  // Each stage's model where its output key puts it.
+  const std::string sft_model = RunLayout::model_in(path_or(config.sft.output, layout.sft_dir())).string();
+  const std::string reward_model = RunLayout::model_in(path_or(config.reward.output, layout.reward_dir())).string();
+  const std::string train_model = RunLayout::model_in(path_or(config.train.output, layout.train_dir())).string();
 
   // A reward function in place of the reward model (sample.scorer), started
   // only for the stages that use it.
@@ -170,14 +169,14 @@ int run_pipeline(DistContext& context, const ConfigOptions& options, const std::
     return scorer.get();
   };
   // The sampling stage is finished when its manifest says so (it resumes by block otherwise).
-  const fs::path sample_dir = config.sample.output.empty() ? run / "sample" : fs::path(config.sample.output);
+  const fs::path sample_dir = path_or(config.sample.output, layout.sample_dir());
   auto sample_complete = [&] {
     const fs::path manifest = sample_dir / "manifest.json";
     return context.decide([&] { return fs::exists(manifest) && read_json_file(manifest.string()).value("complete", false); });
   };
   const task::TaskPaths data = task::task_paths(config);
-  const fs::path eval_dir = config.eval.output.empty() ? run / "eval" : fs::path(config.eval.output);
-  const fs::path report = run / "report.json";
+  const fs::path eval_dir = path_or(config.eval.output, layout.eval_dir());
+  const fs::path report = layout.report();
   auto dir_of = [](const std::string& model) { return fs::path(model).parent_path(); };
   // Generation settings the pairs stage samples the SFT policy with.
   const std::vector<std::string> generation = {"sample.temperature", "sample.top_k", "sample.top_p",
@@ -265,7 +264,7 @@ int run_pipeline(DistContext& context, const ConfigOptions& options, const std::
       }
       const auto started = std::chrono::steady_clock::now();
       if (context.is_root()) spdlog::info("pipeline: stage {}: {}", stage.name, stage.what);
-      const fs::path record_path = run / "stages" / (std::string(stage.name) + ".json");
+      const fs::path record_path = layout.stage_record(stage.name);
       StageRecord now;
       now.params = select_params(all_params, stage.params);
       for (const std::string& input : stage.inputs) now.inputs[input] = fingerprints.at(input);
@@ -280,7 +279,7 @@ int run_pipeline(DistContext& context, const ConfigOptions& options, const std::
             std::string why;
             for (const std::string& reason : reasons) why += (why.empty() ? "" : "; ") + reason;
             spdlog::warn("pipeline: stage {} is redone, and every stage after it: {}", stage.name, why);
-            supersede_outputs(run, stage, why);
+            supersede_outputs(layout.root(), stage, why);
           } else if (plan == StagePlan::adopt) {
             spdlog::warn("pipeline: the outputs of stage {} have no record of the parameters they were made with (an "
                          "older rso's run directory, or copied in): taken as made with this config; remove them to "
@@ -297,7 +296,7 @@ int run_pipeline(DistContext& context, const ConfigOptions& options, const std::
       if (result != StageResult::stopped)
         context.agree([&] {
           if (!context.is_root()) return;
-          now.outputs = fingerprint_files(run, stage.results);
+          now.outputs = fingerprint_files(layout.root(), stage.results);
           fingerprints[stage.name] = now.outputs;
           write_stage_record(record_path, now);
         });

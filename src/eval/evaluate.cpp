@@ -12,6 +12,7 @@
 #include <fstream>
 #include <optional>
 
+#include "rso/core/run_layout.hpp"
 #include "rso/core/error.hpp"
 #include "rso/core/progress.hpp"
 #include "rso/core/random.hpp"
@@ -74,10 +75,6 @@ struct Totals {
 };
 
 double win(double a, double b) { return a > b ? 1.0 : a < b ? 0.0 : 0.5; }
-
-std::string or_default(const std::string& value, const fs::path& fallback) {
-  return value.empty() ? fallback.string() : value;
-}
 
 // A response's tokens as sampled: an end-of-sequence token stays, since the
 // policies' log-probs and the reward model read what sampling produced (a
@@ -344,12 +341,12 @@ double ratio(double a, double b) { return b > 0 ? a / b : 0.0; }
 nlohmann::ordered_json run_evaluation(DistContext& context, const Config& config, const JudgesSource& judges_source,
                                       sampling::TextScorer* scorer) {
   const EvalConfig& ec = config.eval;
-  const fs::path run(config.run.dir);
-  const std::string policy_path = or_default(ec.policy, run / "train" / "model.h5");
-  const std::string reference_path = or_default(ec.reference, run / "sft" / "model.h5");
-  const std::string reward_path = scorer != nullptr ? "" : or_default(ec.reward_model, run / "reward" / "model.h5");
-  const std::string prompts_path = or_default(ec.prompts, run / "data" / "eval_prompts.jsonl");
-  const fs::path output = or_default(ec.output, run / "eval");
+  const RunLayout layout(config.run.dir);
+  const std::string policy_path = path_or(ec.policy, layout.train_model());
+  const std::string reference_path = path_or(ec.reference, layout.sft_model());
+  const std::string reward_path = scorer != nullptr ? "" : path_or(ec.reward_model, layout.reward_model());
+  const std::string prompts_path = path_or(ec.prompts, layout.data("eval_prompts.jsonl"));
+  const fs::path output = path_or(ec.output, layout.eval_dir());
 
   auto load = [&](const std::string& path) {
     model::Transformer m = context.agree([&] { return model::load_model(path); });

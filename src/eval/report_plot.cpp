@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "rso/core/error.hpp"
+#include "rso/core/run_layout.hpp"
 #include "rso/eval/plot.hpp"
 
 namespace rso::eval {
@@ -16,7 +17,8 @@ namespace {
 fs::path report_file(const fs::path& path) {
   if (fs::is_directory(path)) {
     if (fs::exists(path / "report.json")) return path / "report.json";
-    if (fs::exists(path / "eval" / "report.json")) return path / "eval" / "report.json";
+    // A run directory: its eval stage's report.
+    if (const fs::path in_run = RunLayout(path).eval_dir() / "report.json"; fs::exists(in_run)) return in_run;
     RSO_THROW(DataError, "no report.json (or eval/report.json) in " + path.string());
   }
   return path;

@@ -16,6 +16,7 @@
 #include <utility>
 #include <nlohmann/json.hpp>
 
+#include "rso/core/run_layout.hpp"
 #include "rso/core/error.hpp"
 #include "rso/core/stop_request.hpp"
 #include "rso/dist/phase_times.hpp"
@@ -77,13 +78,11 @@ struct Paths {
 };
 
 Paths resolve_paths(const Config& config) {
-  const fs::path run(config.run.dir);
-  auto or_default = [&](const std::string& value, const fs::path& fallback) {
-    return value.empty() ? (run / fallback).string() : value;
-  };
-  return {or_default(config.sample.prompts, "data/prompts.jsonl"), or_default(config.sample.policy, "sft/model.h5"),
-          or_default(config.sample.reward_model, "reward/model.h5"),
-          or_default(config.sample.human_pairs, "data/pairs.jsonl"), or_default(config.sample.output, "sample")};
+  const RunLayout layout(config.run.dir);
+  const SampleConfig& sc = config.sample;
+  return {path_or(sc.prompts, layout.data("prompts.jsonl")), path_or(sc.policy, layout.sft_model()),
+          path_or(sc.reward_model, layout.reward_model()), path_or(sc.human_pairs, layout.data("pairs.jsonl")),
+          path_or(sc.output, layout.sample_dir())};
 }
 
 // One prompt, or one given pair (direct), as token ids.

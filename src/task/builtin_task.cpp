@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "rso/core/error.hpp"
+#include "rso/core/run_layout.hpp"
 #include "rso/core/progress.hpp"
 #include "rso/core/random.hpp"
 #include "rso/dist/sharded_output.hpp"
@@ -32,21 +33,20 @@ namespace rso::task {
 namespace fs = std::filesystem;
 
 TaskPaths task_paths(const Config& config) {
-  const fs::path run(config.run.dir);
-  const fs::path data = run / "data";
+  const RunLayout layout(config.run.dir);
   TaskPaths p;
-  p.data = data.string();
-  p.corpus = (data / "corpus.txt").string();
-  p.sft = (data / "sft.jsonl").string();
-  p.eval_prompts = (data / "eval_prompts.jsonl").string();
-  p.pair_prompts = (data / "pair_prompts.jsonl").string();
-  p.prompts = (data / "prompts.jsonl").string();
-  p.validation_prompts = (data / "validation_prompts.jsonl").string();
-  p.pairs = (data / "pairs.jsonl").string();
-  p.policy_pairs = (data / "policy_pairs.jsonl").string();
-  p.task_json = (data / "task.json").string();
-  p.tokenizer = (run / "tokenizer" / "spm.model").string();
-  p.init = (run / "init" / "model.h5").string();
+  p.data = layout.data_dir().string();
+  p.corpus = layout.data("corpus.txt").string();
+  p.sft = layout.data("sft.jsonl").string();
+  p.eval_prompts = layout.data("eval_prompts.jsonl").string();
+  p.pair_prompts = layout.data("pair_prompts.jsonl").string();
+  p.prompts = layout.data("prompts.jsonl").string();
+  p.validation_prompts = layout.data("validation_prompts.jsonl").string();
+  p.pairs = layout.data("pairs.jsonl").string();
+  p.policy_pairs = layout.data("policy_pairs.jsonl").string();
+  p.task_json = layout.data("task.json").string();
+  p.tokenizer = layout.tokenizer_model().string();
+  p.init = layout.init_model().string();
   return p;
 }
 

@@ -10,6 +10,7 @@
 #include <tuple>
 #include <utility>
 
+#include "rso/core/run_layout.hpp"
 #include "rso/core/error.hpp"
 #include "rso/core/random.hpp"
 #include "rso/dist/sharded_output.hpp"
@@ -225,7 +226,7 @@ class PreferenceTask : public TrainingTask {
   std::vector<std::string> progress_metrics() const override { return {"accuracy", "margin", "grad_norm"}; }
 
   void save(const std::string& output) override {
-    model::save_model(policy_, (fs::path(output) / "model.h5").string(), tokenizer_ ? &*tokenizer_ : nullptr);
+    model::save_model(policy_, RunLayout::model_in(output).string(), tokenizer_ ? &*tokenizer_ : nullptr);
   }
 
  private:
@@ -242,9 +243,9 @@ class PreferenceTask : public TrainingTask {
 
 bool run_preference_training(DistContext& context, const Config& config, const TrainingControl& control) {
   const TrainConfig& tc = config.train;
-  const fs::path run(config.run.dir);
-  const std::string pairs_path = tc.pairs.empty() ? (run / "sample").string() : tc.pairs;
-  const std::string policy_path = tc.policy.empty() ? (run / "sft" / "model.h5").string() : tc.policy;
+  const RunLayout layout(config.run.dir);
+  const std::string pairs_path = path_or(tc.pairs, layout.sample_dir());
+  const std::string policy_path = path_or(tc.policy, layout.sft_model());
   context.agree([&] { global_batch_size(tc, context.size(), "train"); });
 
   model::Transformer policy = context.agree([&] { return model::load_model(policy_path); });
@@ -261,7 +262,7 @@ bool run_preference_training(DistContext& context, const Config& config, const T
   });
   if (context.is_root())
     for (const std::string& warning : preference_pair_warnings(pairs, pairs_path)) spdlog::warn("train: {}", warning);
-  const std::string output = tc.output.empty() ? (run / "train").string() : tc.output;
+  const std::string output = path_or(tc.output, layout.train_dir());
   if (needs_reference(tc.loss))
     fill_reference_logprobs(context, policy, pairs, fs::path(output) / "reference_logprobs.h5");
   PreferenceTask task(tc, policy, std::move(pairs), std::move(tokenizer_files), context.device());

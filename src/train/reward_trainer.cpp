@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "rso/core/run_layout.hpp"
 #include "rso/core/error.hpp"
 #include "rso/dist/sharded_output.hpp"
 #include "rso/io/atomic_file.hpp"
@@ -148,7 +149,7 @@ class RewardTask : public TrainingTask {
   }
 
   void save(const std::string& output) override {
-    model::save_reward_model(model_, (fs::path(output) / "model.h5").string(), head_, tokenizer_ ? &*tokenizer_ : nullptr);
+    model::save_reward_model(model_, RunLayout::model_in(output).string(), head_, tokenizer_ ? &*tokenizer_ : nullptr);
   }
 
  private:
@@ -291,12 +292,12 @@ std::vector<NamedParameter> trainable_parameters(model::RewardModel& model, std:
 
 bool run_reward_training(DistContext& context, const Config& config, const TrainingControl& control) {
   const RewardConfig& rc = config.reward;
-  const fs::path run(config.run.dir);
-  const std::string pairs_path = rc.pairs.empty() ? (run / "data" / "pairs.jsonl").string() : rc.pairs;
+  const RunLayout layout(config.run.dir);
+  const std::string pairs_path = path_or(rc.pairs, layout.data("pairs.jsonl"));
   // The SFT policy where this run's sft section puts it.
   const std::string init_path = !rc.init.empty()          ? rc.init
-                                : !config.sft.output.empty() ? (fs::path(config.sft.output) / "model.h5").string()
-                                                             : (run / "sft" / "model.h5").string();
+                                : !config.sft.output.empty() ? RunLayout::model_in(config.sft.output).string()
+                                                             : layout.sft_model().string();
   const std::string kind = enum_name(rc.kind, kRewardKindNames);
   const std::string pooling = enum_name(rc.pooling, kRewardPoolingNames);
   if (rc.kind == RewardKind::ranking && rc.pooling != RewardPooling::last)
@@ -351,7 +352,7 @@ bool run_reward_training(DistContext& context, const Config& config, const Train
       config.run.seed, Stage::reward, pairs_path);
   if (context.is_root()) spdlog::info("reward: {} model from {}", kind, init_path);
   // The check on the policy's own samples (task.check_prompts makes them).
-  const std::string check_path = rc.check_pairs.empty() ? (run / "data" / "policy_pairs.jsonl").string() : rc.check_pairs;
+  const std::string check_path = path_or(rc.check_pairs, layout.data("policy_pairs.jsonl"));
   const bool check = context.agree([&] {
     if (!rc.check_pairs.empty() && !fs::exists(check_path))
       RSO_THROW(IoError, "reward.check_pairs '" + check_path + "' does not exist");
@@ -399,7 +400,7 @@ bool run_reward_training(DistContext& context, const Config& config, const Train
     spdlog::info("reward: the token embeddings and the lowest {} layers keep their weights; {} of {} parameter tensors "
                  "train",
                  rc.frozen_layers, setup.parameters.size(), model->named_parameters().size());
-  setup.output = rc.output.empty() ? (run / "reward").string() : rc.output;
+  setup.output = path_or(rc.output, layout.reward_dir());
   setup.config_hash = stage_hash(config, [](Config& r, const Config& c) { r.reward = c.reward; });
   if (!run_training(context, config, setup, task, control)) return false;
   if (check) {

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "rso/core/run_layout.hpp"
 #include "rso/core/error.hpp"
 #include "rso/io/jsonl.hpp"
 #include "rso/model/checkpoint.hpp"
@@ -79,7 +80,7 @@ class SftTask : public TrainingTask {
   std::vector<std::string> progress_metrics() const override { return {"eval_loss", "grad_norm"}; }
 
   void save(const std::string& output) override {
-    model::save_model(model_, (fs::path(output) / "model.h5").string(), tokenizer_ ? &*tokenizer_ : nullptr);
+    model::save_model(model_, RunLayout::model_in(output).string(), tokenizer_ ? &*tokenizer_ : nullptr);
   }
 
  private:
@@ -113,9 +114,9 @@ class SftTask : public TrainingTask {
 
 bool run_sft_training(DistContext& context, const Config& config, const TrainingControl& control) {
   const SftConfig& sc = config.sft;
-  const fs::path run(config.run.dir);
-  const std::string data_path = sc.data.empty() ? (run / "data" / "sft.jsonl").string() : sc.data;
-  const std::string init_path = sc.init.empty() ? (run / "init" / "model.h5").string() : sc.init;
+  const RunLayout layout(config.run.dir);
+  const std::string data_path = path_or(sc.data, layout.data("sft.jsonl"));
+  const std::string init_path = path_or(sc.init, layout.init_model());
   context.agree([&] { global_batch_size(sc, context.size(), "sft"); });
 
   model::Transformer model = context.agree([&] { return model::load_model(init_path); });
@@ -155,7 +156,7 @@ bool run_sft_training(DistContext& context, const Config& config, const Training
   setup.seed = config.run.seed;
   setup.eval_every = sc.eval_every;
   setup.parameters = named_parameters(*model);
-  setup.output = sc.output.empty() ? (run / "sft").string() : sc.output;
+  setup.output = path_or(sc.output, layout.sft_dir());
   setup.config_hash = stage_hash(config, [](Config& r, const Config& c) { r.sft = c.sft; });
   return run_training(context, config, setup, task, control);
 }

@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "rso/core/error.hpp"
+#include "rso/core/run_layout.hpp"
 #include "rso/core/stop_request.hpp"
 #include "rso/dist/phase_times.hpp"
 #include "rso/dist/sharded_output.hpp"
@@ -345,7 +346,7 @@ bool run_training(DistContext& context, const Config& config, const TrainerSetup
     if (!context.is_root()) return;
     metrics.close();
     task.save(output.string());
-    spdlog::info("{}: wrote {} and {}", name, (output / "model.h5").string(), (output / "metrics.jsonl").string());
+    spdlog::info("{}: wrote {} and {}", name, RunLayout::model_in(output).string(), (output / "metrics.jsonl").string());
   });
   return true;
 }
