@@ -64,6 +64,10 @@ void FrozenStateCache::fill(const DistContext& context, const std::vector<Prefer
     }
   }
   const std::int64_t total = rank_offset.back() + rank_tokens.back();
+  // The same on every rank: each refuses alike, none waits in the exchange.
+  if (total > INT_MAX)
+    RSO_THROW(ConfigError, "the frozen states of " + std::to_string(total) +
+                               " tokens exceed MPI's int counts: lower reward.frozen_state_cache_mib");
   // Host memory for the exchange (MPI reads host buffers), one token's
   // states per MPI element so that the counts stay within an int.
   const at::Tensor all = at::empty({total, hidden}, weight.options().device(at::kCPU));
@@ -83,7 +87,6 @@ void FrozenStateCache::fill(const DistContext& context, const std::vector<Prefer
       }
     }
   });
-  if (total > INT_MAX) RSO_THROW(ConfigError, "the frozen states hold more than INT_MAX tokens: lower reward.frozen_state_cache_mib");
   MPI_Datatype token;
   MPI_Type_contiguous(static_cast<int>(hidden * static_cast<std::int64_t>(all.element_size())), MPI_BYTE, &token);
   MPI_Type_commit(&token);
